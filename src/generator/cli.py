@@ -1,0 +1,7 @@
+"""Subcommands of this part (being written)."""
+
+import argparse
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    del subparsers
