@@ -12,7 +12,7 @@ LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
 LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credential
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credential
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": LOCAL_REGION,
     "AWS_REGION": LOCAL_REGION,
@@ -29,8 +29,9 @@ class LocalAws:
 
     def reset(self) -> None:
         """Forget every resource, so each test starts from an empty account."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our loopback server
+        url = f"{self.endpoint_url}/moto-api/reset"
+        request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - our loopback server
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             json.loads(response.read() or b"{}")
 
 
