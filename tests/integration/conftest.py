@@ -14,9 +14,9 @@ def local_aws_server() -> Iterator[LocalAws]:
 
 
 @pytest.fixture
-def local_aws(local_aws_server: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
+def local_aws(local_aws_server: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
     """Point boto3 at the moto server through the environment, as a user's shell would."""
     for name, value in local_aws_server.environment().items():
         monkeypatch.setenv(name, value)
     local_aws_server.reset()
-    yield local_aws_server
+    return local_aws_server

@@ -58,7 +58,8 @@ def test_normalise_sequencer_ignores_case() -> None:
 
 def test_plain_put_event_is_one_created_record() -> None:
     parsed = parse_s3_event(load_event("s3-put.json"))
-    assert parsed.skipped == [] and parsed.malformed == []
+    assert parsed.skipped == []
+    assert parsed.malformed == []
     [record] = parsed.created
     assert record.key == "synthetic/2026-11-25/run-7f3a/000001.json"
     assert record.bucket == "tracecanary-incomingbucket-1x2y3z4w5v6u"

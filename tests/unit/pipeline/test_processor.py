@@ -51,7 +51,8 @@ def test_a_redelivered_event_writes_nothing_new() -> None:
     process_event(event, store, TRACE_ID)
     first = store.items.copy()
     again = process_event(event, store, "1-6745a1b9-fedcba9876543210fedcba98")
-    assert again.written == [] and again.duplicates == ["synthetic/2026-11-25/run-7f3a/000001.json"]
+    assert again.written == []
+    assert again.duplicates == ["synthetic/2026-11-25/run-7f3a/000001.json"]
     assert store.items == first  # the first delivery's trace id is kept
 
 
