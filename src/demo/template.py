@@ -1,0 +1,42 @@
+"""Reading template.yaml, so the local stack is made from the same definitions `sam deploy` uses."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short tags (!Ref, !Sub, !GetAtt ...) as their long JSON forms."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        scalar = loader.construct_scalar(node)
+        value = scalar.split(".", 1) if tag_suffix == "GetAtt" else scalar
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
+    return template
+
+
+def resource_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][logical_id].get("Properties", {})
+    return properties
+
+
+def parameter_default(template: dict[str, Any], name: str) -> Any:
+    return template["Parameters"][name]["Default"]
