@@ -1,6 +1,7 @@
 """A moto server on 127.0.0.1 that stands in for AWS in the demo and the integration tests."""
 
 import json
+import logging
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ class LocalAws:
 @contextmanager
 def moto_server() -> Iterator[LocalAws]:
     """Start a threaded moto server on a free loopback port; stop it on exit."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the output
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
