@@ -40,3 +40,37 @@ def resource_properties(template: dict[str, Any], logical_id: str) -> dict[str, 
 
 def parameter_default(template: dict[str, Any], name: str) -> Any:
     return template["Parameters"][name]["Default"]
+
+
+def translate(template: dict[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    """The plain CloudFormation that SAM makes of the template, as `sam deploy` would have it made.
+
+    Local code paths become placeholder S3 URIs first, as `sam package` would upload them.
+    """
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    packaged = copy.deepcopy(template)
+    function_globals = packaged.get("Globals", {}).get("Function", {})
+    if "CodeUri" in function_globals:
+        function_globals["CodeUri"] = "s3://tracecanary-artifacts/code.zip"
+    for resource in packaged["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function" and "CodeUri" in resource.get("Properties", {}):
+            resource["Properties"]["CodeUri"] = "s3://tracecanary-artifacts/code.zip"
+
+    class _NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    previous_region = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region  # the translator reads the region from the environment
+    try:
+        translated: dict[str, Any] = transform(packaged, {}, _NoManagedPolicies())
+    finally:
+        if previous_region is None:
+            del os.environ["AWS_DEFAULT_REGION"]
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = previous_region
+    return translated
