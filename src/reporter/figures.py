@@ -66,7 +66,7 @@ class WindowFigures:
         if invocation.get("s3_notification_ms") is not None:
             self.s3_notification_ms.append(float(invocation["s3_notification_ms"]))
         for call in invocation.get("calls", []):
-            key = (function, str(call["service"]), str(call["operation"]))
+            key = (function, str(call["service"]), str(call.get("operation") or "Unknown"))
             call_figures = self.calls.setdefault(key, CallFigures())
             if call.get("duration_ms") is not None:
                 call_figures.latency_ms.append(float(call["duration_ms"]))

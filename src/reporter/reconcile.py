@@ -1,0 +1,110 @@
+"""Reconciliation: every object the manifest planned in a window, against its trace and its item.
+
+complete   traced end to end, every part complete, no error, item written
+lost       the upload failed or was dropped, or no invocation, or no item after the lag
+error      it arrived, but a function, a call or the upload had an error, fault or throttle
+incomplete it arrived, but part of its trace is still in progress
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from generator.manifest import ManifestRecord, Outcome
+from reporter.figures import WindowFigures
+from reporter.transactions import Transaction
+from reporter.windows import Window
+
+
+class Verdict(StrEnum):
+    COMPLETE = "complete"
+    LOST = "lost"
+    ERROR = "error"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class ObjectVerdict:
+    key: str
+    trace_id: str
+    verdict: Verdict
+    missing: tuple[str, ...] = ()  # what kept it from complete, for the log line
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    verdicts: list[ObjectVerdict]
+    figures: WindowFigures
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((verdict.value for verdict in Verdict), 0)
+        for verdict in self.verdicts:
+            counts[verdict.verdict.value] += 1
+        return counts
+
+
+def reconcile(
+    window: Window,
+    records: Iterable[ManifestRecord],
+    transactions: Iterable[Transaction],
+    items: Mapping[str, str | None],
+    retrieved_trace_ids: Iterable[str],
+) -> Reconciliation:
+    """Classify each planned object and gather the window's figures (without the reporter's own costs)."""
+    by_trace: dict[str, Transaction] = {}
+    for traced in transactions:
+        if traced.trace_id is not None:
+            by_trace.setdefault(traced.trace_id, traced)
+    retrieved = set(retrieved_trace_ids)
+    figures = WindowFigures(window)
+    verdicts: list[ObjectVerdict] = []
+    for record in records:
+        figures.generated += 1
+        transaction = by_trace.get(record.trace_id) if record.outcome is Outcome.SENT else None
+        if transaction is not None:
+            if transaction.end_to_end_ms is not None:
+                figures.end_to_end_ms.append(transaction.end_to_end_ms)
+            for invocation in transaction.invocations:
+                figures.add_invocation(invocation.to_dict())
+        verdict = _judge(record, transaction, record.key in items, record.trace_id in retrieved)
+        figures.complete += verdict.verdict is Verdict.COMPLETE
+        figures.lost += verdict.verdict is Verdict.LOST
+        verdicts.append(verdict)
+    return Reconciliation(verdicts, figures)
+
+
+def _judge(
+    record: ManifestRecord, transaction: Transaction | None, item_written: bool, trace_found: bool
+) -> ObjectVerdict:
+    def verdict(kind: Verdict, *missing: str) -> ObjectVerdict:
+        return ObjectVerdict(record.key, record.trace_id, kind, missing)
+
+    if record.outcome is not Outcome.SENT:
+        return verdict(Verdict.LOST, f"upload {record.outcome.value}: {record.error or 'no reason recorded'}")
+    missing = []
+    if not trace_found:
+        missing.append("no trace in X-Ray")
+    elif transaction is None or not transaction.invocations:
+        missing.append("no invocation in the trace")
+    if not item_written:
+        missing.append("no item in the table")
+    if missing:
+        return verdict(Verdict.LOST, *missing)
+    assert transaction is not None  # a found trace with invocations
+    if transaction.error:
+        return verdict(Verdict.ERROR, *_errors(transaction))
+    if not transaction.complete:
+        return verdict(Verdict.INCOMPLETE, "part of the trace is still in progress")
+    return verdict(Verdict.COMPLETE)
+
+
+def _errors(transaction: Transaction) -> list[str]:
+    found = []
+    for invocation in transaction.invocations:
+        if invocation.function_error:
+            found.append(f"function error in {invocation.function}")
+        for call in invocation.calls:
+            flags = [name for name in ("error", "throttle", "fault") if getattr(call, name)]
+            if flags:
+                found.append(f"{call.service} {call.operation}: {'/'.join(flags)} in {invocation.function}")
+    return found or ["the upload or a segment reported an error"]

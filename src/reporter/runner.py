@@ -1,0 +1,153 @@
+"""One reporter run: plan the due windows, reconcile each, claim it, then emit its metrics and logs."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from generator.manifest import ManifestStore, Outcome
+from reporter.analysis import analyze
+from reporter.checkpoints import CheckpointStore
+from reporter.emf import window_emf_lines
+from reporter.items_lookup import ItemLookup
+from reporter.reconcile import Reconciliation, Verdict, reconcile
+from reporter.stats import distribution
+from reporter.trace_source import TraceSource
+from reporter.windows import Window, WindowPlan, plan_windows
+
+
+class Log(Protocol):
+    """What the runner needs of a logger (Powertools' Logger and logging.Logger both fit)."""
+
+    def info(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None: ...
+
+    def warning(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReporterConfig:
+    pipeline: str
+    namespace: str
+    period: timedelta
+    lag: timedelta
+    max_windows_per_run: int = 12
+    max_age: timedelta = timedelta(days=13)  # CloudWatch drops EMF older than 14 days
+
+
+@dataclass
+class WindowReport:
+    window: Window
+    reconciliation: Reconciliation
+    emf: list[dict[str, Any]] = field(default_factory=list)
+    emitted: bool = False
+
+
+@dataclass
+class RunResult:
+    plan: WindowPlan
+    reports: list[WindowReport]
+
+
+class Reporter:
+    def __init__(
+        self,
+        config: ReporterConfig,
+        *,
+        manifest: ManifestStore,
+        traces: TraceSource,
+        items: ItemLookup,
+        checkpoints: CheckpointStore,
+        log: Log,
+        emit: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self._config = config
+        self._manifest = manifest
+        self._traces = traces
+        self._items = items
+        self._checkpoints = checkpoints
+        self._log = log
+        self._emit = emit
+
+    def run(self, now: datetime) -> RunResult:
+        """Emit every due window, oldest first; stop at the first window another run already claimed."""
+        plan = plan_windows(
+            now,
+            period=self._config.period,
+            lag=self._config.lag,
+            last_emitted_start=self._checkpoints.last_emitted(),
+            max_windows_per_run=self._config.max_windows_per_run,
+            max_age=self._config.max_age,
+        )
+        if plan.expired:
+            self._log.warning(
+                "windows too old for CloudWatch were skipped", extra={"expired_windows": plan.expired}
+            )
+        reports = []
+        for window in plan.due:
+            report = self.reconcile_window(window)
+            if not self._checkpoints.claim(window):
+                self._log.info("window already emitted by another run", extra={"window": window.label()})
+                break
+            self.publish(report)
+            reports.append(report)
+        return RunResult(plan, reports)
+
+    def reconcile_window(self, window: Window) -> WindowReport:
+        """Read, fetch and classify one window; nothing is emitted or claimed."""
+        records = self._manifest.read_window(window.start.timestamp(), window.end.timestamp())
+        sent_ids = [record.trace_id for record in records if record.outcome is Outcome.SENT]
+        calls_before, traces_before = self._traces.stats.api_calls, self._traces.stats.traces_retrieved
+        batch = self._traces.get_traces(sent_ids)
+        analysis = analyze({"Traces": batch.traces}, source=f"window {window.label()}")
+        items = self._items.find(record.key for record in records if record.outcome is Outcome.SENT)
+        retrieved = [str(trace.get("Id")) for trace in batch.traces]
+        reconciliation = reconcile(window, records, analysis.transactions, items, retrieved)
+        figures = reconciliation.figures
+        figures.xray_api_calls = self._traces.stats.api_calls - calls_before
+        figures.traces_retrieved = self._traces.stats.traces_retrieved - traces_before
+        report = WindowReport(window, reconciliation)
+        report.emf = window_emf_lines(figures, self._config.namespace, self._config.pipeline)
+        return report
+
+    def publish(self, report: WindowReport) -> None:
+        """Print the window's EMF lines, its summary line and one line per object that was not complete."""
+        for line in report.emf:
+            self._emit(line)
+        report.emitted = True
+        self._log.info("window reported", extra=window_summary(report))
+        for verdict in report.reconciliation.verdicts:
+            if verdict.verdict is not Verdict.COMPLETE:
+                self._log.warning(
+                    f"object {verdict.verdict.value}",
+                    extra={
+                        "window": report.window.label(),
+                        "key": verdict.key,
+                        "trace_id": verdict.trace_id,
+                        "missing": list(verdict.missing),
+                    },
+                )
+
+
+def window_summary(report: WindowReport) -> dict[str, Any]:
+    figures = report.reconciliation.figures
+    invocation_ms = [value for function in figures.functions.values() for value in function.invocation_ms]
+    dwell_ms = [value for function in figures.functions.values() for value in function.dwell_ms]
+    percentiles = {
+        name: {"p50": summary.p50, "p99": summary.p99, "count": summary.count}
+        for name, summary in (
+            ("end_to_end_ms", distribution(figures.end_to_end_ms)),
+            ("s3_notification_ms", distribution(figures.s3_notification_ms)),
+            ("dwell_ms", distribution(dwell_ms)),
+            ("invocation_ms", distribution(invocation_ms)),
+        )
+    }
+    return {
+        "window": report.window.label(),
+        "window_end": report.window.end.isoformat(),
+        "generated": figures.generated,
+        **report.reconciliation.counts(),
+        "success_rate": figures.success_rate,
+        "traces_retrieved": figures.traces_retrieved,
+        "xray_api_calls": figures.xray_api_calls,
+        **percentiles,
+    }

@@ -1,0 +1,104 @@
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from generator.manifest import Outcome
+from reporter.analysis import analyze
+from reporter.reconcile import Verdict, reconcile
+from reporter.windows import Window
+from tests.unit.reporting.traces import FUNCTION, as_trace, transaction
+
+START = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
+WINDOW = Window(START, START + timedelta(minutes=5))
+T0 = START.timestamp() + 10
+
+
+def run(
+    cases: list[tuple[object, list[dict[str, object]]]], items: set[str], retrieved: set[str] | None = None
+):  # type: ignore[no-untyped-def]
+    records = [record for record, _ in cases]
+    traces = [as_trace(record.trace_id, segments) for record, segments in cases]  # type: ignore[attr-defined]
+    if retrieved is not None:
+        traces = [trace for trace in traces if trace["Id"] in retrieved]
+    analysis = analyze({"Traces": traces})
+    return reconcile(
+        WINDOW,
+        records,  # type: ignore[arg-type]
+        analysis.transactions,
+        dict.fromkeys(items),
+        [trace["Id"] for trace in traces],
+    )
+
+
+def test_a_traced_written_object_is_complete_and_its_parts_are_counted() -> None:
+    case = transaction(T0, "synthetic/a", cold=True)
+    result = run([case], {"synthetic/a"})
+    [verdict] = result.verdicts
+    assert verdict.verdict is Verdict.COMPLETE
+    figures = result.figures
+    assert (figures.generated, figures.complete, figures.lost) == (1, 1, 0)
+    # PutObject at T0; the function segment, the last to end, ends 40 + 100 + 30 + 5 + 200 + 40 + 1 ms later.
+    assert figures.end_to_end_ms == [pytest.approx(416.0, abs=0.01)]
+    assert figures.s3_notification_ms == [pytest.approx(100.0, abs=0.01)]
+    function = figures.functions[FUNCTION]
+    assert (function.invocations, function.cold_starts, function.function_errors) == (1, 1, 0)
+    assert function.init_ms == [pytest.approx(200.0, abs=0.01)]
+    assert function.dwell_ms == [pytest.approx(30.0, abs=0.01)]
+    assert function.invocation_ms == [pytest.approx(40.0, abs=0.01)]
+    assert figures.calls[(FUNCTION, "DynamoDB", "PutItem")].latency_ms == [pytest.approx(12.0, abs=0.01)]
+    assert figures.success_rate == 100.0
+
+
+def test_no_item_means_lost() -> None:
+    result = run([transaction(T0, "synthetic/a")], set())
+    [verdict] = result.verdicts
+    assert verdict.verdict is Verdict.LOST
+    assert verdict.missing == ("no item in the table",)
+    assert result.figures.lost == 1
+
+
+def test_no_invocation_means_lost() -> None:
+    result = run([transaction(T0, "synthetic/a", with_invocation=False)], set())
+    assert result.verdicts[0].missing == ("no invocation in the trace", "no item in the table")
+
+
+def test_a_trace_x_ray_does_not_have_means_lost() -> None:
+    record, segments = transaction(T0, "synthetic/a")
+    result = run([(record, segments)], {"synthetic/a"}, retrieved=set())
+    assert result.verdicts[0].verdict is Verdict.LOST
+    assert result.verdicts[0].missing == ("no trace in X-Ray",)
+
+
+@pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.DROPPED])
+def test_uploads_that_never_happened_are_lost(outcome: Outcome) -> None:
+    record, _ = transaction(T0, "synthetic/a")
+    record = dataclasses.replace(record, outcome=outcome, error="SlowDown: Please reduce your request rate")
+    result = run([(record, [])], set())
+    assert result.verdicts[0].verdict is Verdict.LOST
+    assert result.verdicts[0].missing == (
+        f"upload {outcome.value}: SlowDown: Please reduce your request rate",
+    )
+    assert result.figures.generated == 1
+
+
+def test_a_throttled_call_is_an_error_not_complete() -> None:
+    result = run([transaction(T0, "synthetic/a", dynamodb_status=429)], {"synthetic/a"})
+    [verdict] = result.verdicts
+    assert verdict.verdict is Verdict.ERROR
+    assert verdict.missing == (f"DynamoDB PutItem: error/throttle in {FUNCTION}",)
+    call = result.figures.calls[(FUNCTION, "DynamoDB", "PutItem")]
+    assert (call.errors, call.throttles, call.faults) == (1, 1, 0)
+    assert result.figures.success_rate == 0.0
+
+
+def test_a_function_error_is_counted() -> None:
+    result = run([transaction(T0, "synthetic/a", function_error="boom")], {"synthetic/a"})
+    assert result.verdicts[0].verdict is Verdict.ERROR
+    assert result.figures.functions[FUNCTION].function_errors == 1
+
+
+def test_a_trace_still_in_progress_is_incomplete() -> None:
+    result = run([transaction(T0, "synthetic/a", in_progress=True)], {"synthetic/a"})
+    assert result.verdicts[0].verdict is Verdict.INCOMPLETE
+    assert result.counts() == {"complete": 0, "lost": 0, "error": 0, "incomplete": 1}

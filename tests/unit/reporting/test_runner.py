@@ -1,0 +1,127 @@
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from reporter.runner import Reporter, ReporterConfig
+from tests.unit.reporting.fakes import (
+    FakeItems,
+    FakeManifest,
+    FakeTraceSource,
+    InMemoryCheckpoints,
+    RecordingLog,
+)
+from tests.unit.reporting.traces import as_trace, transaction
+
+WINDOW_START = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
+NOW = datetime(2026, 11, 25, 12, 14, tzinfo=UTC)  # [12:05, 12:10) ended 4 min ago: due with a 3 min lag
+CONFIG = ReporterConfig(
+    pipeline="tc", namespace="TraceCanary", period=timedelta(minutes=5), lag=timedelta(minutes=3)
+)
+
+
+class World:
+    def __init__(self) -> None:
+        self.manifest = FakeManifest()
+        self.traces = FakeTraceSource()
+        self.items = FakeItems()
+        self.checkpoints = InMemoryCheckpoints()
+        self.log = RecordingLog()
+        self.emitted: list[dict[str, Any]] = []
+
+    def add(self, seconds_into_window: float, key: str, *, written: bool = True, **options: Any) -> None:
+        record, segments = transaction(WINDOW_START.timestamp() + seconds_into_window, key, **options)
+        self.manifest.records.append(record)
+        self.traces.traces[record.trace_id] = as_trace(record.trace_id, segments)
+        if written:
+            self.items.items[key] = record.trace_id
+
+    def reporter(self, config: ReporterConfig = CONFIG) -> Reporter:
+        return Reporter(
+            config,
+            manifest=self.manifest,
+            traces=self.traces,
+            items=self.items,
+            checkpoints=self.checkpoints,
+            log=self.log,
+            emit=self.emitted.append,
+        )
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_a_run_emits_the_due_window_once(world: World) -> None:
+    world.add(10, "synthetic/a")
+    world.add(20, "synthetic/b")
+    world.add(299.9, "synthetic/c")
+    world.add(300.0, "synthetic/next-window")  # planned at 12:10:00: the next window's
+
+    result = world.reporter().run(NOW)
+
+    assert [report.window.start for report in result.reports] == [WINDOW_START]
+    pipeline_line = next(line for line in world.emitted if "TransactionsGenerated" in line)
+    assert pipeline_line["TransactionsGenerated"] == [3.0]
+    assert pipeline_line["TransactionsComplete"] == [3.0]
+    assert pipeline_line["SuccessRate"] == [100.0]
+    assert pipeline_line["XRayApiCalls"] == [1.0]  # three ids: one BatchGetTraces call
+    assert pipeline_line["TracesRetrieved"] == [3.0]
+    assert {line["_aws"]["Timestamp"] for line in world.emitted} == {int(WINDOW_START.timestamp() * 1000)}
+    summary = next(extra for level, message, extra in world.log.lines if message == "window reported")
+    assert summary["window"] == "2026-11-25T12:05:00Z"
+    assert (summary["generated"], summary["complete"], summary["lost"]) == (3, 3, 0)
+    assert summary["end_to_end_ms"]["count"] == 3
+
+    again = world.reporter().run(NOW + timedelta(seconds=40))  # a retried or duplicate run
+    assert again.reports == []
+    assert len(world.checkpoints.claims) == 1
+
+
+def test_objects_not_complete_are_logged_with_key_trace_and_reason(world: World) -> None:
+    world.add(10, "synthetic/a", written=False)
+    world.reporter().run(NOW)
+    [(level, message, extra)] = [line for line in world.log.lines if line[1].startswith("object ")]
+    assert (level, message) == ("WARNING", "object lost")
+    assert extra["key"] == "synthetic/a"
+    assert extra["trace_id"] == world.manifest.records[0].trace_id
+    assert extra["missing"] == ["no item in the table"]
+    pipeline_line = next(line for line in world.emitted if "TransactionsLost" in line)
+    assert pipeline_line["TransactionsLost"] == [1.0]
+    assert pipeline_line["SuccessRate"] == [0.0]
+
+
+def test_after_an_outage_the_missed_windows_come_oldest_first(world: World) -> None:
+    world.checkpoints.last = WINDOW_START - timedelta(minutes=30)
+    world.add(10, "synthetic/a")
+    config = ReporterConfig(
+        pipeline="tc",
+        namespace="TraceCanary",
+        period=timedelta(minutes=5),
+        lag=timedelta(minutes=3),
+        max_windows_per_run=4,
+    )
+    first = world.reporter(config).run(NOW)
+    assert [r.window.start for r in first.reports] == [
+        WINDOW_START - timedelta(minutes=m) for m in (25, 20, 15, 10)
+    ]
+    second = world.reporter(config).run(NOW)
+    assert [r.window.start for r in second.reports] == [WINDOW_START - timedelta(minutes=5), WINDOW_START]
+    assert second.reports[-1].reconciliation.figures.generated == 1
+    empty_window = first.reports[0]
+    assert empty_window.reconciliation.figures.generated == 0
+    assert all("SuccessRate" not in line for line in empty_window.emf)
+
+
+def test_a_window_claimed_elsewhere_is_not_emitted(world: World) -> None:
+    world.add(10, "synthetic/a")
+
+    class ClaimedElsewhere(InMemoryCheckpoints):
+        def claim(self, window: Any) -> bool:
+            return False
+
+    world.checkpoints = ClaimedElsewhere()
+    result = world.reporter().run(NOW)
+    assert result.reports == []
+    assert world.emitted == []
