@@ -22,3 +22,17 @@ def xray_fixtures_dir() -> Path:
     if not SHARED_XRAY_FIXTURES.is_dir():
         pytest.skip(f"shared X-Ray fixtures not found at {SHARED_XRAY_FIXTURES}")
     return SHARED_XRAY_FIXTURES
+
+
+class CurrentStdout:
+    """Writes to whatever sys.stdout is when a line is logged (capsys swaps it in only for the test call)."""
+
+    def write(self, text: str) -> int:
+        import sys
+
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        import sys
+
+        sys.stdout.flush()

@@ -1,12 +1,16 @@
-"""The template's storage on a moto server: bucket, items table, failure queue, S3 notifications."""
+"""The template's storage on a moto server: every bucket, table and queue of template.yaml.
 
-from dataclasses import dataclass
+Names follow CloudFormation's habit (`<stack>-<LogicalId>`); the properties that shape behaviour (keys,
+billing, TTL, retention) come from the template itself, so the local stack cannot drift from the deployed one.
+"""
+
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from demo.s3_notifications import route_object_created_to_queue
-from demo.template import load_template, parameter_default, resource_properties
+from demo.template import load_template, parameter_default
 
 
 @dataclass(frozen=True)
@@ -14,9 +18,18 @@ class LocalStack:
     stack_name: str
     bucket: str
     synthetic_prefix: str
-    items_table: str
-    failure_queue_url: str
+    tables: dict[str, str]  # logical id -> table name
+    queues: dict[str, str]  # logical id -> queue URL
     notifications_queue_url: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def items_table(self) -> str:
+        return self.tables["ItemsTable"]
+
+    @property
+    def failure_queue_url(self) -> str:
+        return self.queues["PipelineFailureQueue"]
 
     def pipeline_environment(self) -> dict[str, str]:
         """What template.yaml gives the pipeline function, pointed at this stack."""
@@ -34,19 +47,29 @@ def create_local_stack(stack_name: str = "tracecanary-local") -> LocalStack:
     s3 = boto3.client("s3")
     dynamodb = boto3.client("dynamodb")
     sqs = boto3.client("sqs")
-
-    bucket = f"{stack_name}-incomingbucket"
-    s3.create_bucket(Bucket=bucket)
-    items_table = f"{stack_name}-ItemsTable"
-    _create_table(dynamodb, items_table, resource_properties(template, "ItemsTable"))
-    failure_queue_url = sqs.create_queue(QueueName=f"{stack_name}-PipelineFailureQueue")["QueueUrl"]
+    buckets: list[str] = []
+    tables: dict[str, str] = {}
+    queues: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        name = f"{stack_name}-{logical_id}"
+        if resource["Type"] == "AWS::S3::Bucket":
+            s3.create_bucket(Bucket=name.lower())
+            buckets.append(name.lower())
+        elif resource["Type"] == "AWS::DynamoDB::Table":
+            _create_table(dynamodb, name, properties)
+            tables[logical_id] = name
+        elif resource["Type"] == "AWS::SQS::Queue":
+            queues[logical_id] = sqs.create_queue(QueueName=name)["QueueUrl"]
+    [bucket] = buckets
     return LocalStack(
         stack_name=stack_name,
         bucket=bucket,
         synthetic_prefix=str(parameter_default(template, "SyntheticPrefix")),
-        items_table=items_table,
-        failure_queue_url=failure_queue_url,
+        tables=tables,
+        queues=queues,
         notifications_queue_url=route_object_created_to_queue(s3, sqs, bucket),
+        parameters={name: spec.get("Default") for name, spec in template["Parameters"].items()},
     )
 
 
@@ -58,3 +81,6 @@ def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
         BillingMode=properties["BillingMode"],
     )
     dynamodb.get_waiter("table_exists").wait(TableName=name)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)

@@ -1,13 +1,12 @@
 import json
 import logging
-import sys
 from typing import Any
 
 import pytest
 
 from common.errors import SettingsError
 from pipeline.processor import RecordsFailedError
-from tests.conftest import load_event
+from tests.conftest import CurrentStdout, load_event
 from tests.unit.fakes import FakeLambdaContext, InMemoryItemStore
 
 TRACE_ID = "1-6745a1b0-0123456789abcdef01234567"
@@ -21,16 +20,6 @@ def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryItemStore:
     monkeypatch.setattr(pipeline, "item_store", lambda: fake)
     pipeline.metrics.set_default_dimensions(Pipeline="tracecanary-test")
     return fake
-
-
-class CurrentStdout:
-    """Writes to whatever sys.stdout is when a line is logged (capsys swaps it in only for the test call)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
 
 
 @pytest.fixture(autouse=True)

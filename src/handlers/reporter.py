@@ -1,0 +1,68 @@
+"""Lambda entry point of the reporter: each due window's transactions as EMF metrics and log lines."""
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from common.settings import load_settings
+from generator.manifest import DynamoDbManifest
+from reporter.checkpoints import DynamoDbCheckpointStore
+from reporter.items_lookup import DynamoDbItemLookup
+from reporter.runner import Reporter, ReporterConfig
+from reporter.settings import ReporterSettings
+from reporter.trace_source import XRayTraceSource
+
+logger = Logger()
+tracer = Tracer()
+
+
+def print_emf(line: dict[str, Any]) -> None:
+    print(json.dumps(line, separators=(",", ":")))  # CloudWatch reads EMF from the function's stdout
+
+
+@cache
+def reporter() -> Reporter:
+    """Settings are checked and clients built once per execution environment."""
+    settings = load_settings(ReporterSettings)
+    dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    config = ReporterConfig(
+        pipeline=settings.pipeline_name,
+        namespace=settings.metrics_namespace,
+        period=settings.period,
+        lag=settings.lag,
+        max_windows_per_run=settings.max_windows_per_run,
+    )
+    return Reporter(
+        config,
+        manifest=DynamoDbManifest(dynamodb, settings.manifest_table_name),
+        traces=XRayTraceSource(max_workers=settings.xray_concurrency),
+        items=DynamoDbItemLookup(dynamodb, settings.items_table_name),
+        checkpoints=DynamoDbCheckpointStore(dynamodb, settings.state_table_name, settings.pipeline_name),
+        log=logger,
+        emit=print_emf,
+    )
+
+
+def scheduled_time(event: dict[str, Any]) -> datetime:
+    """The time EventBridge scheduled this run for, so a retried invocation plans the same windows."""
+    try:
+        return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")).astimezone(UTC)
+    except (KeyError, ValueError):
+        return datetime.now(UTC)  # invoked by hand, without a schedule event
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = reporter().run(scheduled_time(event))
+    return {
+        "windows": [report.window.label() for report in result.reports],
+        "expired_windows": result.plan.expired,
+        "transactions": sum(report.reconciliation.figures.generated for report in result.reports),
+    }

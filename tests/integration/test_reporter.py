@@ -1,0 +1,159 @@
+"""The reporter handler for one window against moto: manifest, items and real-shaped traces seeded."""
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from demo.lambda_context import LocalLambdaContext
+from demo.local_stack import LocalStack, create_local_stack
+from demo.moto_server import LocalAws
+from generator.manifest import DynamoDbManifest
+from reporter.checkpoints import DynamoDbCheckpointStore
+from reporter.items_lookup import DynamoDbItemLookup
+from reporter.runner import Reporter, ReporterConfig
+from reporter.trace_source import XRayTraceSource, default_xray_client
+from tests.conftest import CurrentStdout, load_event
+from tests.unit.reporting.fakes import RecordingLog
+from tests.unit.reporting.traces import FUNCTION, transaction
+
+WINDOW_START = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)  # due at the schedule event's time, 12:14
+
+
+@pytest.fixture
+def stack(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    created = create_local_stack("tc-rep")
+    environment = {
+        "PIPELINE_NAME": "tc-rep",
+        "POWERTOOLS_SERVICE_NAME": "reporter",
+        "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "MANIFEST_TABLE_NAME": created.tables["ManifestTable"],
+        "ITEMS_TABLE_NAME": created.items_table,
+        "REPORTER_STATE_TABLE_NAME": created.tables["ReporterStateTable"],
+        "REPORT_PERIOD_MINUTES": "5",
+        "REPORT_LAG_MINUTES": "3",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    from handlers import reporter
+
+    reporter.reporter.cache_clear()
+    handler = reporter.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(handler, "stream", CurrentStdout())
+    yield created
+    reporter.reporter.cache_clear()
+
+
+def seed(stack: LocalStack, cases: list[dict[str, Any]]) -> list[str]:
+    """Manifest records, their traces through PutTraceSegments, and the items of the written ones."""
+    records, documents = [], []
+    dynamodb = boto3.client("dynamodb")
+    for index, case in enumerate(cases):
+        written = case.pop("written", True)
+        record, segments = transaction(WINDOW_START.timestamp() + 5 + index, f"synthetic/{index:03d}", **case)
+        records.append(record)
+        documents += [json.dumps(segment) for segment in segments]
+        if written:
+            dynamodb.put_item(
+                TableName=stack.items_table,
+                Item={"itemID": {"S": record.key}, "traceId": {"S": record.trace_id}},
+            )
+    DynamoDbManifest(dynamodb, stack.tables["ManifestTable"]).write(records)
+    xray = boto3.client("xray")
+    for start in range(0, len(documents), 50):
+        xray.put_trace_segments(TraceSegmentDocuments=documents[start : start + 50])
+    return [record.trace_id for record in records]
+
+
+def run_handler(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from handlers.reporter import lambda_handler
+
+    lambda_handler(load_event("reporter-schedule.json"), LocalLambdaContext(function_name="tc-rep-reporter"))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" in line], [line for line in lines if "message" in line]
+
+
+def test_a_window_becomes_emf_and_log_lines(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+    trace_ids = seed(stack, [{"cold": True}, {}, {}, {}, {}, {}, {"written": False}])
+
+    emf, logs = run_handler(capsys)
+
+    timestamp = int(WINDOW_START.timestamp() * 1000)
+    assert {line["_aws"]["Timestamp"] for line in emf} == {timestamp}
+    [pipeline] = [
+        line for line in emf if line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Pipeline"]]
+    ]
+    assert pipeline["Pipeline"] == "tc-rep"
+    assert (pipeline["TransactionsGenerated"], pipeline["TransactionsComplete"]) == ([7.0], [6.0])
+    assert pipeline["TransactionsLost"] == [1.0]
+    assert pipeline["SuccessRate"] == [pytest.approx(600 / 7)]
+    assert len(pipeline["EndToEndLatency"]) == 7
+    assert pipeline["TracesRetrieved"] == [7.0]
+    assert pipeline["XRayApiCalls"] == [2.0]  # 7 ids: two BatchGetTraces calls
+    [function] = [line for line in emf if line.get("FunctionName") == FUNCTION and "Service" not in line]
+    assert (function["Invocations"], function["ColdStarts"]) == ([7.0], [1.0])
+    assert function["InitDuration"] == [pytest.approx(200.0, abs=0.01)]
+    [call] = [line for line in emf if line.get("Service") == "DynamoDB"]
+    assert call["Operation"] == "PutItem"
+    assert len(call["CallLatency"]) == 7
+
+    [summary] = [line for line in logs if line["message"] == "window reported"]
+    assert (summary["generated"], summary["complete"], summary["lost"]) == (7, 6, 1)
+    [lost] = [line for line in logs if line["message"] == "object lost"]
+    assert (lost["key"], lost["trace_id"], lost["missing"]) == (
+        "synthetic/006",
+        trace_ids[6],
+        ["no item in the table"],
+    )
+
+    emf_again, _ = run_handler(capsys)  # the same schedule event, retried
+    assert emf_again == []
+
+
+def test_x_ray_throttling_is_survived(stack: LocalStack) -> None:
+    seed(stack, [{}, {}, {}])
+    xray = default_xray_client()  # one attempt per call: the source does the retrying, and counts it
+    throttled: list[str] = []
+
+    def throttle_twice(request: Any, **_: Any) -> AWSResponse | None:
+        if len(throttled) < 2:
+            throttled.append(request.url)
+            body = b'{"__type": "ThrottledException", "message": "Rate exceeded"}'
+            return AWSResponse(request.url, 429, {"x-amzn-ErrorType": "ThrottledException"}, _Raw(body))
+        return None
+
+    xray.meta.events.register("before-send.xray.BatchGetTraces", throttle_twice)
+    dynamodb = boto3.client("dynamodb")
+    emitted: list[dict[str, Any]] = []
+    reporter = Reporter(
+        ReporterConfig(
+            pipeline="tc-rep", namespace="TraceCanary", period=timedelta(minutes=5), lag=timedelta(minutes=3)
+        ),
+        manifest=DynamoDbManifest(dynamodb, stack.tables["ManifestTable"]),
+        traces=XRayTraceSource(xray, sleep=lambda _: None),
+        items=DynamoDbItemLookup(dynamodb, stack.items_table),
+        checkpoints=DynamoDbCheckpointStore(dynamodb, stack.tables["ReporterStateTable"], "tc-rep"),
+        log=RecordingLog(),
+        emit=emitted.append,
+    )
+    [report] = reporter.run(datetime(2026, 11, 25, 12, 14, tzinfo=UTC)).reports
+    assert len(throttled) == 2
+    assert report.reconciliation.figures.complete == 3
+    assert report.reconciliation.figures.xray_api_calls == 3  # two throttled tries, then the call that worked
+
+
+class _Raw:
+    """The minimal raw body botocore reads from an AWSResponse."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
