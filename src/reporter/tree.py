@@ -1,0 +1,158 @@
+"""One trace's segment tree, built once: every part indexed by id, with who holds it.
+
+Two kinds of links make a trace: a subsegment is *held* by the part whose `subsegments` list it is in (or,
+when sent as a document of its own with `"type": "subsegment"`, by the part its `parent_id` names), and a
+segment *follows* the part its `parent_id` names (a call, an `Attempt #N`, another segment). Ids are unique
+in a trace: where one appears twice, the first part with it counts and the other is ignored with its
+subtree, so nothing is counted twice and no walk can loop.
+"""
+
+from dataclasses import dataclass, field
+
+from reporter.parts import Part, end_of, parent_id, part_id, sort_key_by_start
+
+_NONE: list[Part] = []  # shared, never mutated
+
+
+@dataclass(slots=True)
+class TraceTree:
+    trace_id: str | None
+    segments: list[Part]  # top-level segment documents, in input order
+    by_id: dict[str, Part] = field(default_factory=dict)  # every segment and subsegment
+    owner: dict[str, Part] = field(default_factory=dict)  # subsegment id -> its top-level segment
+    attached: dict[str, list[Part]] = field(default_factory=dict)  # part id -> standalone subsegments
+    # id() of the parts whose `subsegments` are not a plain list of unique parts: their children are checked.
+    irregular: set[int] = field(default_factory=set)
+
+    def children(self, part: Part) -> list[Part]:
+        """The subsegments a part holds, each counted once (a repeat of an id already seen is left out)."""
+        if id(part) in self.irregular:
+            return self._checked_children(part)
+        subsegments = part.get("subsegments")
+        return subsegments if subsegments.__class__ is list else _NONE
+
+    def _checked_children(self, part: Part) -> list[Part]:
+        found: list[Part] = []
+        subsegments = part.get("subsegments")
+        if subsegments.__class__ is list:
+            by_id = self.by_id
+            for child in subsegments:
+                if child.__class__ is dict:
+                    child_id = child.get("id")
+                    if not isinstance(child_id, str) or not child_id or by_id.get(child_id) is child:
+                        found.append(child)
+        own_id = part.get("id")
+        if isinstance(own_id, str):
+            found.extend(self.attached.get(own_id, ()))
+        return found
+
+    def segment_of(self, part: Part) -> Part:
+        """The top-level segment a part belongs to (the part itself for a segment)."""
+        own_id = part_id(part)
+        return self.owner.get(own_id, part) if own_id is not None else part
+
+    def is_segment(self, part: Part) -> bool:
+        own_id = part_id(part)
+        return own_id is not None and own_id not in self.owner and self.by_id.get(own_id) is part
+
+    def followed(self, segment: Part) -> Part | None:
+        """The part a segment's `parent_id` names, where it is in this trace."""
+        linked = parent_id(segment)
+        return self.by_id.get(linked) if linked is not None else None
+
+    def root_of(self, segment: Part) -> Part:
+        """The first segment up the chain of `parent_id` links (a cycle stops where it closes)."""
+        seen = {id(segment)}
+        current = segment
+        while True:
+            linked = self.followed(current)
+            if linked is None:
+                return current
+            upper = self.segment_of(linked)
+            if id(upper) in seen:
+                return current
+            seen.add(id(upper))
+            current = upper
+
+    def end(self) -> float | None:
+        """The end of the last finished segment of the trace."""
+        ends = [e for e in (end_of(segment) for segment in self.segments) if e is not None]
+        return max(ends) if ends else None
+
+    def segments_by_start(self) -> list[Part]:
+        return sorted(self.segments, key=sort_key_by_start)
+
+
+def build_tree(trace_id: str | None, documents: list[Part]) -> TraceTree:
+    """Index a trace's documents (already unique by id). Standalone subsegments join their parent part."""
+    segments: list[Part] = []
+    standalone: list[Part] = []
+    for document in documents:
+        (standalone if document.get("type") == "subsegment" else segments).append(document)
+    tree = TraceTree(trace_id, segments)
+    by_id = tree.by_id
+    for segment in segments:
+        segment_id = segment.get("id")
+        if segment_id.__class__ is str and segment_id and segment_id not in by_id:
+            by_id[segment_id] = segment
+    for segment in segments:
+        if segment.get("subsegments") is not None:  # most segments hold none: skip the walk
+            _index_subtree(tree, segment, segment, None)
+    if standalone:
+        _attach_standalone(tree, standalone)
+    return tree
+
+
+def _index_subtree(tree: TraceTree, top: Part, owner: Part, indexed: list[str] | None) -> None:
+    """Index every subsegment under `top`, adding the ids newly indexed to `indexed` where given."""
+    by_id, owners, irregular = tree.by_id, tree.owner, tree.irregular
+    stack = [top]
+    while stack:
+        part = stack.pop()
+        subsegments = part.get("subsegments")
+        if subsegments is None:
+            continue
+        if subsegments.__class__ is not list:
+            irregular.add(id(part))
+            continue
+        for child in subsegments:
+            if child.__class__ is not dict:
+                irregular.add(id(part))
+                continue
+            child_id = child.get("id")
+            if child_id.__class__ is str and child_id:
+                if child_id in by_id:
+                    # A repeated id: the first part with it counts, this one and its subtree do not.
+                    irregular.add(id(part))
+                    continue
+                by_id[child_id] = child
+                owners[child_id] = owner
+                if indexed is not None:
+                    indexed.append(child_id)
+            if "subsegments" in child:
+                stack.append(child)
+
+
+def _attach_standalone(tree: TraceTree, standalone: list[Part]) -> None:
+    """Hang subsegments sent as their own documents under the part they name, in one pass over the ids."""
+    waiting: dict[str, list[Part]] = {}
+    for document in standalone:
+        linked = parent_id(document)
+        if linked is not None:
+            waiting.setdefault(linked, []).append(document)
+    ready = [linked for linked in waiting if linked in tree.by_id]
+    while ready:
+        linked = ready.pop()
+        parent = tree.by_id[linked]
+        owner = tree.segment_of(parent)
+        for document in waiting.pop(linked, []):
+            document_id = part_id(document)
+            if document_id is None or document_id in tree.by_id:
+                continue
+            tree.by_id[document_id] = document
+            tree.owner[document_id] = owner
+            tree.attached.setdefault(linked, []).append(document)
+            tree.irregular.add(id(parent))
+            indexed = [document_id]
+            _index_subtree(tree, document, owner, indexed)
+            ready.extend(new_id for new_id in indexed if new_id in waiting)
