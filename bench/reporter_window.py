@@ -179,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         seeding = time.perf_counter()
         tables = seed(args.transactions)
         seeded = time.perf_counter() - seeding
-        reporter_runs = [run_child("reporter", tables, environment) for _ in range(args.runs)]
-        floor_runs = [run_child("floor", tables, environment) for _ in range(args.runs)]
+        reporter_runs, floor_runs = [], []
+        for _ in range(args.runs):  # alternating, so a drift of the server affects both alike
+            reporter_runs.append(run_child("reporter", tables, environment))
+            floor_runs.append(run_child("floor", tables, environment))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -224,9 +226,9 @@ def report(
             f"Python {platform.python_version()}.",
             f"moto server in its own process on 127.0.0.1; the window seeded in {seeded:.1f} s "
             "(manifest, items with every 50th missing, 3 segment documents per trace via PutTraceSegments).",
-            "Each run is a fresh process; median of the runs. Baseline (same run): the I/O floor of the same "
-            "window, reading the manifest, fetching the same traces and looking up the same items, "
-            "no analysis and no EMF.",
+            "Each run is a fresh process, the two kinds alternating; median of the runs. Baseline (same "
+            "run): the I/O floor of the same window, reading the manifest, fetching the same traces and "
+            "looking up the same items, no analysis and no EMF.",
             "",
             "| | wall s (median) | transactions/s | X-Ray calls | DynamoDB calls | peak RSS MiB |",
             "|---|---:|---:|---:|---:|---:|",

@@ -9,7 +9,13 @@ from typing import Protocol
 from common.errors import UserError
 
 # Each module has `register(subparsers)`, which adds its subcommands with a `run(args) -> int` default.
-COMMAND_MODULES: tuple[str, ...] = ("reporter.cli", "reporter.report_cli", "generator.cli", "demo.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "reporter.cli",
+    "reporter.report_cli",
+    "generator.cli",
+    "cost.cli",
+    "demo.cli",
+)
 
 
 class _Command(Protocol):

@@ -1,0 +1,198 @@
+"""What tracecanary costs a month with a stack's parameters, line by line, beside a Synthetics canary.
+
+Quantities come from the parameters and from what the code really does (one PutObject, one PutItem, one
+manifest write and one trace per object; the metrics the reporter really emits); the few figures that only
+a deployment can tell (how long an invocation runs, how many log bytes it writes) are named assumptions.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PRICES_PATH = Path(__file__).with_name("prices.json")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The parameters that drive cost, with the template's defaults."""
+
+    generator_rate_minutes: int = 5
+    objects_per_run: int = 10
+    span_seconds: float = 50.0
+    mean_object_bytes: float = 1024.0
+    generator_memory_mb: int = 256
+    pipeline_memory_mb: int = 512
+    reporter_memory_mb: int = 1024
+    report_period_minutes: int = 5
+    expiration_days: int = 1
+    log_retention_days: int = 30
+    alarms: int = 7
+    dashboards: int = 1
+    kms_keys: int = 1
+    custom_metrics: int = 26
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    pipeline_ms: float = 60.0  # one warm pipeline invocation: parse, one PutItem, logs
+    reporter_base_ms: float = 1500.0  # a reporter run's fixed part (clients, checkpoint, manifest query)
+    reporter_ms_per_object: float = 0.5  # analysis and lookups per object, from BENCHMARKS.md
+    generator_overhead_ms: float = 1500.0  # a generator run beyond its span: flushing segments and manifest
+    pipeline_log_bytes: int = 1500  # START/END/REPORT, one JSON log line, one EMF line
+    generator_log_bytes_per_object: int = 60  # EMF values and the run summary
+    reporter_log_bytes_per_window: int = 20000  # about 30 EMF lines and the window's summary
+
+
+@dataclass(frozen=True)
+class CostLine:
+    service: str
+    item: str
+    quantity: float
+    unit: str
+    unit_price: float
+
+    @property
+    def monthly(self) -> float:
+        return self.quantity * self.unit_price
+
+
+def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
+    prices: dict[str, Any] = json.loads(path.read_text())
+    return prices
+
+
+def monthly_cost(
+    deployment: Deployment, prices: Mapping[str, Any], assumptions: Assumptions = Assumptions()
+) -> list[CostLine]:
+    minutes = prices["hours_per_month"] * 60
+    generator_runs = minutes / deployment.generator_rate_minutes
+    objects = generator_runs * deployment.objects_per_run
+    reporter_runs = minutes / deployment.report_period_minutes
+    objects_per_window = objects / reporter_runs
+    lam, s3, ddb, xray, cw = (prices[name] for name in ("lambda", "s3", "dynamodb", "xray", "cloudwatch"))
+
+    def gb_seconds(invocations: float, milliseconds: float, memory_mb: int) -> float:
+        return invocations * milliseconds / 1000 * memory_mb / 1024
+
+    generator_ms = deployment.span_seconds * 1000 + assumptions.generator_overhead_ms
+    reporter_ms = assumptions.reporter_base_ms + assumptions.reporter_ms_per_object * objects_per_window
+    log_gb = (
+        objects * assumptions.pipeline_log_bytes
+        + objects * assumptions.generator_log_bytes_per_object
+        + reporter_runs * assumptions.reporter_log_bytes_per_window
+    ) / 1024**3
+    stored_gb = deployment.mean_object_bytes * objects / 30.4 * deployment.expiration_days / 1024**3
+    per_gb_s = lam["per_gb_second_arm64"]
+    return [
+        CostLine(
+            "Lambda",
+            "requests (generator, pipeline, reporter)",
+            (generator_runs + objects + reporter_runs) / 1e6,
+            "million",
+            lam["per_million_requests"],
+        ),
+        CostLine(
+            "Lambda",
+            f"generator duration ({generator_ms / 1000:.1f} s x {deployment.generator_memory_mb} MB)",
+            gb_seconds(generator_runs, generator_ms, deployment.generator_memory_mb),
+            "GB-s",
+            per_gb_s,
+        ),
+        CostLine(
+            "Lambda",
+            f"pipeline duration (~{assumptions.pipeline_ms:.0f} ms x {deployment.pipeline_memory_mb} MB)",
+            gb_seconds(objects, assumptions.pipeline_ms, deployment.pipeline_memory_mb),
+            "GB-s",
+            per_gb_s,
+        ),
+        CostLine(
+            "Lambda",
+            f"reporter duration (~{reporter_ms / 1000:.1f} s x {deployment.reporter_memory_mb} MB)",
+            gb_seconds(reporter_runs, reporter_ms, deployment.reporter_memory_mb),
+            "GB-s",
+            per_gb_s,
+        ),
+        CostLine("S3", "PUT requests (one per object)", objects / 1000, "thousand", s3["per_thousand_put"]),
+        CostLine(
+            "S3",
+            f"storage (objects expire after {deployment.expiration_days} d)",
+            stored_gb,
+            "GB-month",
+            s3["per_gb_month_standard"],
+        ),
+        CostLine(
+            "DynamoDB",
+            "writes: item + manifest record per object",
+            2 * objects / 1e6,
+            "million WRU",
+            ddb["per_million_write_units"],
+        ),
+        CostLine(
+            "DynamoDB",
+            "reads: item checks (consistent) + manifest queries",
+            objects * 1.0625 / 1e6,
+            "million RRU",
+            ddb["per_million_read_units"],
+        ),
+        CostLine(
+            "X-Ray",
+            "traces recorded (one per object, one per generator and reporter run)",
+            (objects + generator_runs + reporter_runs) / 1e6,
+            "million",
+            xray["per_million_traces_recorded"],
+        ),
+        CostLine(
+            "X-Ray",
+            "traces retrieved by the reporter (one per object)",
+            objects / 1e6,
+            "million",
+            xray["per_million_traces_retrieved_or_scanned"],
+        ),
+        CostLine(
+            "CloudWatch",
+            "custom metrics (counted from what the functions emit)",
+            deployment.custom_metrics,
+            "metrics",
+            cw["per_custom_metric_month"],
+        ),
+        CostLine(
+            "CloudWatch",
+            "alarms (standard resolution)",
+            deployment.alarms,
+            "alarms",
+            cw["per_standard_alarm_metric_month"],
+        ),
+        CostLine("CloudWatch", "dashboard", deployment.dashboards, "dashboards", cw["per_dashboard_month"]),
+        CostLine(
+            "CloudWatch", "logs ingested (functions' logs and EMF)", log_gb, "GB", cw["per_gb_logs_ingested"]
+        ),
+        CostLine(
+            "CloudWatch",
+            f"logs stored ({deployment.log_retention_days} d retention)",
+            log_gb * min(deployment.log_retention_days, 3653) / 30.4,
+            "GB-month",
+            cw["per_gb_month_logs_stored"],
+        ),
+        CostLine(
+            "KMS",
+            "customer key of the alarm topic",
+            deployment.kms_keys,
+            "keys",
+            prices["kms"]["per_key_month"],
+        ),
+    ]
+
+
+def synthetics_canary_cost(deployment: Deployment, prices: Mapping[str, Any]) -> CostLine:
+    """A CloudWatch Synthetics canary run at the generator's cadence (runs only; its Lambda, S3 and logs
+    come on top)."""
+    runs = prices["hours_per_month"] * 60 / deployment.generator_rate_minutes
+    return CostLine(
+        "Synthetics",
+        f"canary runs, one every {deployment.generator_rate_minutes} min",
+        runs,
+        "runs",
+        prices["synthetics"]["per_canary_run"],
+    )
