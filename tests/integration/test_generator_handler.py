@@ -1,0 +1,147 @@
+"""The generator function, in process, against the moto server, with a local UDP socket as the daemon."""
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from common.errors import SettingsError
+from demo.moto_server import LocalAws
+from generator.manifest import DynamoDbManifest, Outcome
+from handlers import generator as handler
+from tests.conftest import load_event
+
+from .test_generator_support import BUCKET, TABLE, check_traces, create_bucket, create_manifest_table
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "tracecanary-generator"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tracecanary-generator"
+    aws_request_id: str = "6f1d0b5c-8c8f-4f45-9f5c-1f2e3d4c5b6a"
+    log_group_name: str = "/aws/lambda/tracecanary-generator"
+    log_stream_name: str = "2026/11/25/[$LATEST]abc"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 90_000
+
+
+@pytest.fixture
+def daemon() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def environment(
+    local_aws: LocalAws, daemon: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    create_bucket()
+    create_manifest_table()
+    for name, value in {
+        "INCOMING_BUCKET": BUCKET,
+        "MANIFEST_TABLE": TABLE,
+        "GENERATOR_COUNT": "12",
+        "GENERATOR_SPAN_SECONDS": "0.5",
+        "GENERATOR_ARRIVAL": "uniform",
+        "GENERATOR_SEED": "7",
+        "GENERATOR_WORKERS": "4",
+        "PIPELINE_NAME": "tracecanary-it",
+        "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_handler()
+    yield
+    reset_handler()
+
+
+def reset_handler() -> None:
+    for cached in (handler.settings, handler._session, handler._store, handler._manifest):
+        cached.cache_clear()
+    handler.metrics.clear_metrics()
+    handler.metrics.clear_default_dimensions()
+    # Lambda sets POWERTOOLS_METRICS_NAMESPACE before the module loads; here the module loaded first.
+    handler.metrics.namespace = "TraceCanary"
+
+
+def emf(out: str) -> dict[str, list[float]]:
+    totals: dict[str, list[float]] = {}
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        assert document["Pipeline"] == "tracecanary-it"
+        assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Pipeline"]]
+        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            values = document[metric["Name"]]
+            totals.setdefault(metric["Name"], []).extend(values if isinstance(values, list) else [values])
+    return totals
+
+
+def test_a_scheduled_run(
+    environment: None, daemon: socket.socket, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+    assert (summary["sent"], summary["failed"], summary["dropped"]) == (12, 0, 0)
+    assert summary["event_id"] == "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
+
+    datagrams = [daemon.recv(65536) for _ in range(12)]
+    documents = [json.loads(d.split(b"\n", 1)[1]) for d in datagrams]
+
+    manifest = DynamoDbManifest(boto3.client("dynamodb"), TABLE)
+    records = manifest.read_window(summary["first_planned_at"], summary["first_planned_at"] + 0.5)  # type: ignore[operator]
+    assert len(records) == 12
+    assert {d["trace_id"] for d in documents} == {r.trace_id for r in records}
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET)["KeyCount"] == 12
+
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["ObjectsUploaded"] == [12.0]
+    assert metrics["UploadFailures"] == [0.0]
+    assert len(metrics["ScheduleLag"]) == len(metrics["PutLatency"]) == 12
+
+    # the same event, replayed, plans the same traffic (same sizes and offsets)
+    reset_handler()
+    again = handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+    assert again["seed"] == summary["seed"]
+
+
+def test_failing_puts_are_failed_records_and_upload_failures(
+    environment: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INCOMING_BUCKET", "bucket-that-is-gone")
+    monkeypatch.setenv("GENERATOR_XRAY_SINK", "api")
+    reset_handler()
+    summary = handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+    assert (summary["sent"], summary["failed"]) == (0, 12)
+    records = DynamoDbManifest(boto3.client("dynamodb"), TABLE).read_window(
+        time.time() - 3600, time.time() + 3600
+    )
+    assert len(records) == 12
+    assert all(r.outcome is Outcome.FAILED and (r.error or "").startswith("NoSuchBucket") for r in records)
+    check_traces(records)
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["UploadFailures"] == [12.0]
+    assert metrics["ObjectsUploaded"] == [0.0]
+    assert "PutLatency" not in metrics
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_bad_settings_fail_the_cold_start_naming_the_variable(
+    environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENERATOR_SIZES", "1KiB:seventy")
+    reset_handler()
+    with pytest.raises(SettingsError, match=r"GENERATOR_SIZES \(got '1KiB:seventy'\)"):
+        handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
