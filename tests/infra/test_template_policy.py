@@ -154,3 +154,40 @@ def test_parameters_explain_themselves(template: dict[str, Any]) -> None:
 def test_outputs_name_what_users_need(template: dict[str, Any]) -> None:
     outputs = set(template["Outputs"])
     assert {"BucketName", "ItemsTableName", "PipelineFunctionName", "PipelineFailureQueueUrl"} <= outputs
+
+
+def granted(translated: dict[str, Any], role: str) -> dict[str, list[Any]]:
+    """Action -> the resources it is allowed on, over the role's inline policies."""
+    actions: dict[str, list[Any]] = {}
+    for policy in translated["Resources"][role]["Properties"]["Policies"]:
+        for statement in as_list(policy["PolicyDocument"]["Statement"]):
+            for action in as_list(statement["Action"]):
+                actions.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return actions
+
+
+def test_generator_may_only_put_synthetic_objects_and_write_its_manifest(translated: dict[str, Any]) -> None:
+    actions = granted(translated, "GeneratorFunctionRole")
+    assert set(actions) == {
+        "s3:PutObject",
+        "dynamodb:BatchWriteItem",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    assert actions["s3:PutObject"] == [{"Fn::Sub": "${IncomingBucket.Arn}/${SyntheticPrefix}*"}]
+    assert [refers_to(resource, "ManifestTable") for resource in actions["dynamodb:BatchWriteItem"]] == [True]
+
+
+def test_reporter_may_only_read(translated: dict[str, Any]) -> None:
+    actions = granted(translated, "ReporterFunctionRole")
+    assert set(actions) == {
+        "xray:BatchGetTraces",
+        "xray:GetTraceSummaries",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    }
+    assert [refers_to(r, "ManifestTable") for r in actions["dynamodb:Query"]] == [True]
+    assert [refers_to(r, "ItemsTable") for r in actions["dynamodb:BatchGetItem"]] == [True]
+    assert [refers_to(r, "ReporterStateTable") for r in actions["dynamodb:UpdateItem"]] == [True]
