@@ -5,9 +5,13 @@ import logging
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from demo.s3_trace_headers import TraceHeaders, recording_middleware
 
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
@@ -23,6 +27,7 @@ LOCAL_ENVIRONMENT = {
 @dataclass(frozen=True)
 class LocalAws:
     endpoint_url: str
+    trace_headers: TraceHeaders = field(default_factory=TraceHeaders)
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point boto3 (and the AWS CLI) at this server."""
@@ -36,14 +41,31 @@ class LocalAws:
             json.loads(response.read() or b"{}")
 
 
+class _RecordingMotoServer(ThreadedMotoServer):
+    """moto's threaded server, with the trace headers of S3 PUTs recorded on the way in."""
+
+    def __init__(self, trace_headers: TraceHeaders) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self.trace_headers = trace_headers
+
+    def _server_entry(self) -> None:
+        app = recording_middleware(DomainDispatcherApplication(create_backend_app), self.trace_headers)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @contextmanager
 def moto_server() -> Iterator[LocalAws]:
     """Start a threaded moto server on a free loopback port; stop it on exit."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the output
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    headers = TraceHeaders()
+    server = _RecordingMotoServer(headers)
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield LocalAws(endpoint_url=f"http://{host}:{port}")
+        yield LocalAws(endpoint_url=f"http://{host}:{port}", trace_headers=headers)
     finally:
         server.stop()
