@@ -87,13 +87,16 @@ class Analyzer:
         collector = self._collector
         skipped_before = len(collector.skipped)
         result = AnalysisResult()
+        invocations, transactions = result.invocations, result.transactions
         for parsed in collector.parse_all(pending):
             tree = build_tree(parsed.trace_id, parsed.documents)
             result.traces += 1
-            found = [(segment, invocation_of(tree, segment)) for segment in function_segments(tree)]
-            result.invocations.extend(invocation for _, invocation in found)
-            if found:
-                result.transactions.extend(find_transactions(tree, found))
+            functions = function_segments(tree)
+            if not functions:  # no invocation, so no transaction either
+                continue
+            found = [(segment, invocation_of(tree, segment)) for segment in functions]
+            invocations.extend([invocation for _, invocation in found])
+            transactions.extend(find_transactions(tree, found))
         result.skipped = collector.skipped[skipped_before:]
         del collector.skipped[skipped_before:]
         return result

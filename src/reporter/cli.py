@@ -23,9 +23,7 @@ from reporter.fetch import (
     parse_since,
 )
 from reporter.parallel import available_workers
-from reporter.render_table import render_report
 from reporter.tree import TraceTree
-from reporter.waterfall import render_waterfall
 
 if TYPE_CHECKING:
     from reporter.trace_source import TraceSource
@@ -97,7 +95,8 @@ def run_analyze(
     trace_ids = check_trace_ids(args.trace_ids)
     if not args.files and not trace_ids and since is None:
         raise UserError("nothing to analyse: give FILE..., --trace-ids ID... or --since DURATION")
-    # The engine keeps no reference cycles: the cyclic collector would only rescan the parsed input.
+    # The engine keeps no reference cycles: the cyclic collector would only rescan the parsed input, and
+    # then every record of the result while it is written out.
     gc.disable()
     try:
         analyzer = Analyzer()
@@ -109,12 +108,14 @@ def run_analyze(
             failed |= _add_fetched(analyzer, fetched)
         # --jobs > 1 forks workers for a large input; the result is the same either way.
         result = analyzer.result(workers=args.jobs)
+        if args.format == "json":
+            _write_bytes(sys.stdout, result.to_json(indent=sys.stdout.isatty()) + b"\n")
+        else:
+            from reporter.render_table import render_report  # only the table needs it: less start-up
+
+            print(render_report(result))
     finally:
         gc.enable()
-    if args.format == "json":
-        _write_bytes(sys.stdout, result.to_json(indent=sys.stdout.isatty()) + b"\n")
-    else:
-        print(render_report(result))
     return 1 if failed else 0
 
 
@@ -194,6 +195,8 @@ def run_show(args: argparse.Namespace, *, make_source: SourceFactory = default_s
             raise UserError(f"{target}: holds no trace {args.trace_id}")
     if not trees:
         raise UserError(f"{target}: holds no trace with segment documents")
+    from reporter.waterfall import render_waterfall  # only `show` needs it: less start-up for `analyze`
+
     width = args.width or shutil.get_terminal_size((120, 24)).columns
     color = use_color(sys.stdout)
     print("\n\n".join(render_waterfall(tree, width=width, color=color) for tree in trees))

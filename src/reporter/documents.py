@@ -45,10 +45,10 @@ class PendingTrace:
 
 @dataclass(slots=True)
 class ParsedTrace:
-    """One trace's segment documents, parsed and deduplicated by segment id."""
+    """One trace's segment documents, parsed and deduplicated: each by its segment id, in input order."""
 
     trace_id: str | None
-    documents: list[Part]
+    documents: dict[str, Part]
 
 
 _DONE = PendingTrace(None)  # stands in for a trace already parsed, so its raw text can be freed
@@ -224,7 +224,7 @@ class DocumentCollector:
                 self._keep(by_id, document, file, label)
         for raw, file in pending.documents:
             self._keep(by_id, raw, file, label)
-        return ParsedTrace(pending.trace_id, list(by_id.values()))
+        return ParsedTrace(pending.trace_id, by_id)
 
     def _keep(self, by_id: dict[str, Part], document: Any, file: str, label: str) -> None:
         if document.__class__ is not dict:

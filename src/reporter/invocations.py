@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from reporter.parts import (
+    LAMBDA_FUNCTION_ORIGIN,
+    LAMBDA_SERVICE_ORIGIN,
     Part,
     duration_ms,
     end_of,
     is_finished_fast,
-    is_function_segment,
-    is_lambda_service_segment,
-    is_put_object,
+    is_sdk_call,
+    round_ms,
     seconds_to_ms,
     sort_key_by_start,
     start_of,
@@ -23,6 +24,7 @@ from reporter.tree import TraceTree
 
 _NONE: list[Part] = []  # shared, never mutated
 _NO_FIELDS: dict[str, Any] = {}  # shared, never mutated
+_NO_SERVICE = (None, None, None, True)  # dwell, attempts, S3 notification, finished: follows no service
 
 # A tuple, not a set: a mistyped name may be unhashable. Restore: a SnapStart cold start.
 INIT_PHASES = ("Initialization", "Restore")
@@ -151,15 +153,20 @@ def find_invocations(tree: TraceTree) -> list[Invocation]:
 
 def function_segments(tree: TraceTree) -> list[Part]:
     """The segments that are invocations: non-inferred `AWS::Lambda::Function` segments, in start order."""
-    functions = [segment for segment in tree.segments if is_function_segment(segment)]
-    functions.sort(key=sort_key_by_start)
+    # `is_function_segment`, inline: this looks at every segment of a large input.
+    functions = [
+        segment
+        for segment in tree.segments
+        if segment.get("origin") == LAMBDA_FUNCTION_ORIGIN and segment.get("inferred") is not True
+    ]
+    if len(functions) > 1:
+        functions.sort(key=sort_key_by_start)
     return functions
 
 
 def invocation_of(tree: TraceTree, function: Part) -> Invocation:
     """The contract's record for one function segment of the tree."""
-    children = tree.children
-    direct = children(function)
+    direct = tree.children(function)
     inits: list[Part] = []
     invocations: list[Part] = []
     overheads: list[Part] = []
@@ -180,8 +187,7 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
         not_counted = [part for part in invocations if part is not invocation]
         not_counted += [part for part in overheads if part is not overhead]
     calls, subtree_finished = _walk_function(tree, direct, not_counted)
-    service = _service_segment(tree, function)
-    dwell_ms, attempts, service_finished = _service_parts(tree, service)
+    dwell_ms, attempts, s3_notification_ms, service_finished = _service_fields(tree, function)
     function_error = function.get("error") is True or function.get("fault") is True
     if invocation is not None and not function_error:
         function_error = invocation.get("error") is True or invocation.get("fault") is True
@@ -198,7 +204,7 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
         duration_ms(overhead) if overhead is not None else None,
         dwell_ms,
         attempts,
-        _s3_notification_ms(tree, service) if service is not None else None,
+        s3_notification_ms,
         calls,
         function_error,
         subtree_finished and service_finished and is_finished_fast(function),
@@ -251,7 +257,7 @@ def _walk_function(
             if end.__class__ is not float or end - end != 0.0 or part.get("in_progress") is True:
                 finished = is_finished_fast(part)
         # Only parts that hold something (or were flagged irregular) need their children looked at.
-        below = children(part) if id(part) in irregular else part.get("subsegments")
+        below = children(part) if irregular and id(part) in irregular else part.get("subsegments")
         if below.__class__ is not list:
             below = _NONE
         namespace = part.get("namespace")
@@ -265,9 +271,12 @@ def _walk_function(
         if not is_finished_fast(part):
             finished = False
         quiet.extend(children(part))
+    if not call_parts:
+        return (), finished
     if len(call_parts) > 1:
         call_parts.sort(key=sort_key_by_start)
-    return tuple(map(_call_of, call_parts)), finished
+    # A comprehension, not map(): Python calls Python faster than a C iterator does.
+    return tuple([_call_of(part) for part in call_parts]), finished
 
 
 def _call_of(part: Part) -> Call:
@@ -279,7 +288,7 @@ def _call_of(part: Part) -> Call:
     start, end = part.get("start_time"), part.get("end_time")
     if start.__class__ is float and end.__class__ is float and part.get("in_progress") is not True:
         value = (end - start) * 1000.0
-        duration = round(value, 3) if value - value == 0.0 else None  # finite: inf - inf is nan
+        duration = round_ms(value) if value - value == 0.0 else None  # finite: inf - inf is nan
     else:
         duration = duration_ms(part)
     return Call(
@@ -304,7 +313,7 @@ def _service_name(fields: dict[str, Any]) -> str:
 def _resource_of(fields: dict[str, Any]) -> str | None:
     for key in _RESOURCE_FIELDS:
         value = fields.get(key)
-        if isinstance(value, str) and value:
+        if value.__class__ is str and value:  # parsed JSON: a str is exactly a str
             return value
     names = fields.get("resource_names")
     if isinstance(names, list) and names and isinstance(names[0], str):
@@ -312,24 +321,40 @@ def _resource_of(fields: dict[str, Any]) -> str | None:
     return None
 
 
+def _service_fields(tree: TraceTree, function: Part) -> tuple[float | None, int | None, float | None, bool]:
+    """Dwell time, attempts, S3 notification delay, and whether the service segment and all it holds are
+    finished, of the `AWS::Lambda` segment the function follows (`_NO_SERVICE` where it follows none).
+    """
+    service = _service_segment(tree, function)
+    if service is None:
+        return _NO_SERVICE
+    dwell_ms, attempts, finished = _service_parts(tree, service)
+    return dwell_ms, attempts, _s3_notification_ms(tree, service), finished
+
+
 def _service_segment(tree: TraceTree, function: Part) -> Part | None:
     """The `AWS::Lambda` segment the function follows: directly (sync) or via an `Attempt #N` (async)."""
     linked = function.get("parent_id")
-    part = tree.by_id.get(linked) if linked.__class__ is str else None
+    if linked.__class__ is not str:
+        return None
+    part = tree.by_id.get(linked)
     if part is None:
         return None
-    segment = tree.owner.get(linked, part)  # type: ignore[arg-type]  # linked is a str here
-    return segment if is_lambda_service_segment(segment) else None
+    segment = tree.owner.get(linked, part)
+    # `is_lambda_service_segment`, inline (once per invocation).
+    if segment.get("origin") == LAMBDA_SERVICE_ORIGIN and segment.get("inferred") is not True:
+        return segment
+    return None
 
 
-def _service_parts(tree: TraceTree, service: Part | None) -> tuple[float | None, int | None, bool]:
+def _service_parts(tree: TraceTree, service: Part) -> tuple[float | None, int, bool]:
     """Dwell time, attempts, and whether the service segment and all it holds are finished."""
-    if service is None:
-        return None, None, True
+    direct = tree.children(service)
+    if not direct:  # a synchronous invoke: the service segment holds nothing
+        return None, 0, is_finished_fast(service)
     dwell: Part | None = None
     attempt_starts: list[float] = []
     attempts = 0
-    direct = tree.children(service)
     for part in direct:
         name = part.get("name")
         if name.__class__ is not str:
@@ -368,15 +393,16 @@ def _dwell_ms(dwell: Part | None, attempt_starts: list[float]) -> float | None:
     return seconds_to_ms(min(attempt_starts) - start)
 
 
-def _s3_notification_ms(tree: TraceTree, service: Part | None) -> float | None:
+def _s3_notification_ms(tree: TraceTree, service: Part) -> float | None:
     """From the end of the S3 PutObject call the service segment follows, to the service segment's start."""
-    if service is None:
-        return None
     linked = service.get("parent_id")
     if linked.__class__ is not str or linked not in tree.owner:  # a subsegment, not a segment
         return None
     put = tree.by_id[linked]
-    if not is_put_object(put):
+    # `is_put_object`, inline: most services follow another call (an Invoke) or a segment.
+    fields = put.get("aws")
+    operation = fields.get("operation") if fields.__class__ is dict else None
+    if operation.__class__ is not str or operation.lower() != "putobject" or not is_sdk_call(put):
         return None
     service_start, put_end = start_of(service), end_of(put)
     if service_start is None or put_end is None:

@@ -16,7 +16,7 @@ LAMBDA_SERVICE_ORIGIN = "AWS::Lambda"
 def number(value: object) -> float | None:
     """A finite float from a JSON number (int, float, exponent notation); None for anything else."""
     if type(value) is float:
-        return value if math.isfinite(value) else None
+        return value if value - value == 0.0 else None  # finite (inf - inf and nan - nan are nan), no call
     if type(value) is int:
         try:
             return float(value)
@@ -41,14 +41,20 @@ def parent_id(part: Part) -> str | None:
 
 
 def start_of(part: Part) -> float | None:
-    return number(part.get("start_time"))
+    start = part.get("start_time")
+    if start.__class__ is float:  # the common case, without the call to `number`
+        return start if start - start == 0.0 else None
+    return number(start)
 
 
 def end_of(part: Part) -> float | None:
     """The end time of a finished part; None while it is in progress or when it has no usable end."""
     if part.get("in_progress") is True:
         return None
-    return number(part.get("end_time"))
+    end = part.get("end_time")
+    if end.__class__ is float:  # the common case, without the call to `number`
+        return end if end - end == 0.0 else None
+    return number(end)
 
 
 def is_finished(part: Part) -> bool:
@@ -58,7 +64,23 @@ def is_finished(part: Part) -> bool:
 def seconds_to_ms(seconds: float) -> float | None:
     """Milliseconds rounded to the microsecond (X-Ray's own precision), None where not finite."""
     value = seconds * 1000.0
-    return round(value, 3) if math.isfinite(value) else None
+    return round_ms(value) if math.isfinite(value) else None
+
+
+def round_ms(value: float) -> float:
+    """`round(value, 3)` of a finite float, bit for bit, mostly without round()'s decimal conversion (slow).
+
+    The value in microseconds is rounded to a whole number instead, then divided back (a correctly rounded
+    division, as round()'s own string-to-float step). That is exact unless the product lies within its
+    rounding error of a tie, which the margin of 0.001 covers below 1e12 us; those cases, a zero (round()
+    keeps its sign) and huge values go to round().
+    """
+    micros = value * 1000.0
+    if -1e12 < micros < 1e12:
+        whole = round(micros)
+        if whole and -0.499 < micros - whole < 0.499:
+            return whole / 1000.0
+    return round(value, 3)
 
 
 def duration_ms(part: Part) -> float | None:
@@ -69,7 +91,7 @@ def duration_ms(part: Part) -> float | None:
         if part.get("in_progress") is True:
             return None
         value = (end - start) * 1000.0
-        return round(value, 3) if value - value == 0.0 else None  # finite: inf - inf is nan
+        return round_ms(value) if value - value == 0.0 else None  # finite: inf - inf is nan
     start, end = start_of(part), end_of(part)
     if start is None or end is None:
         return None
@@ -127,5 +149,8 @@ def is_lambda_service_segment(segment: Part) -> bool:
 
 def sort_key_by_start(part: Part) -> tuple[bool, float]:
     """Sorts parts by start time, those without one last (a stable sort keeps their input order)."""
-    start = start_of(part)
+    start = part.get("start_time")
+    if start.__class__ is float and start - start == 0.0:  # a finite float: the common case, no calls
+        return (False, start)
+    start = number(start)
     return (start is None, 0.0 if start is None else start)

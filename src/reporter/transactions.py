@@ -59,8 +59,8 @@ class Transaction:
 def find_transactions(tree: TraceTree, invocations: list[tuple[Part, Invocation]]) -> list[Transaction]:
     """The trace's transactions, given its invocations each with its function segment."""
     generators: list[tuple[Part, Part]] = []
-    for segment in tree.segments:
-        # Cheapest tests first: most segments hold no subsegments, are inferred or are Lambda's.
+    for segment in tree.holders:  # only a segment with subsegments can hold a PutObject
+        # Cheapest tests first: most segments are inferred or are Lambda's.
         if not segment.get("subsegments") or segment.get("inferred") is True:
             continue
         origin = segment.get("origin")

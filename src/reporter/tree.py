@@ -23,10 +23,11 @@ class TraceTree:
     attached: dict[str, list[Part]] = field(default_factory=dict)  # part id -> standalone subsegments
     # id() of the parts whose `subsegments` are not a plain list of unique parts: their children are checked.
     irregular: set[int] = field(default_factory=set)
+    holders: list[Part] = field(default_factory=list)  # the segments with `subsegments`, in input order
 
     def children(self, part: Part) -> list[Part]:
         """The subsegments a part holds, each counted once (a repeat of an id already seen is left out)."""
-        if id(part) in self.irregular:
+        if self.irregular and id(part) in self.irregular:  # most traces have none: no id() call then
             return self._checked_children(part)
         subsegments = part.get("subsegments")
         return subsegments if subsegments.__class__ is list else _NONE
@@ -83,54 +84,65 @@ class TraceTree:
         return sorted(self.segments, key=sort_key_by_start)
 
 
-def build_tree(trace_id: str | None, documents: list[Part]) -> TraceTree:
-    """Index a trace's documents (already unique by id). Standalone subsegments join their parent part."""
+def build_tree(trace_id: str | None, documents: dict[str, Part]) -> TraceTree:
+    """Index a trace's documents, given by their (unique) ids. Standalone subsegments join their parent."""
     segments: list[Part] = []
     standalone: list[Part] = []
-    for document in documents:
-        (standalone if document.get("type") == "subsegment" else segments).append(document)
-    tree = TraceTree(trace_id, segments)
-    by_id = tree.by_id
-    for segment in segments:
-        segment_id = segment.get("id")
-        if segment_id.__class__ is str and segment_id and segment_id not in by_id:
-            by_id[segment_id] = segment
-    for segment in segments:
-        if segment.get("subsegments") is not None:  # most segments hold none: skip the walk
-            _index_subtree(tree, segment, segment, None)
+    holders: list[Part] = []  # most segments hold no subsegments: their walk is skipped
+    for document in documents.values():  # one pass: this looks at every segment of a large input
+        if document.get("type") == "subsegment":
+            standalone.append(document)
+            continue
+        segments.append(document)
+        if document.get("subsegments") is not None:
+            holders.append(document)
+    # Every segment by its id, in input order: the documents' own index, less any standalone subsegments.
+    if standalone:
+        by_id = {key: document for key, document in documents.items() if document.get("type") != "subsegment"}
+    else:
+        by_id = dict(documents)
+    tree = TraceTree(trace_id, segments, by_id, {}, {}, set(), holders)
+    # After every segment id: a segment's own id wins over a subsegment's.
+    _index_subtrees(tree, holders, owner=None, indexed=None)
     if standalone:
         _attach_standalone(tree, standalone)
     return tree
 
 
-def _index_subtree(tree: TraceTree, top: Part, owner: Part, indexed: list[str] | None) -> None:
-    """Index every subsegment under `top`, adding the ids newly indexed to `indexed` where given."""
+def _index_subtrees(
+    tree: TraceTree, tops: list[Part], *, owner: Part | None, indexed: list[str] | None
+) -> None:
+    """Index every subsegment under each of `tops`, owned by `owner` (None: by that top, a segment); the
+    ids newly indexed are added to `indexed` where given. (Once per trace for all its segments.)
+    """
     by_id, owners, irregular = tree.by_id, tree.owner, tree.irregular
-    stack = [top]
-    while stack:
-        part = stack.pop()
-        subsegments = part.get("subsegments")
-        if subsegments is None:
-            continue
-        if subsegments.__class__ is not list:
-            irregular.add(id(part))
-            continue
-        for child in subsegments:
-            if child.__class__ is not dict:
+    for top in tops:
+        top_owner = top if owner is None else owner
+        stack = [top]
+        while stack:
+            part = stack.pop()
+            subsegments = part.get("subsegments")
+            if subsegments is None:
+                continue
+            if subsegments.__class__ is not list:
                 irregular.add(id(part))
                 continue
-            child_id = child.get("id")
-            if child_id.__class__ is str and child_id:
-                if child_id in by_id:
-                    # A repeated id: the first part with it counts, this one and its subtree do not.
+            for child in subsegments:
+                if child.__class__ is not dict:
                     irregular.add(id(part))
                     continue
-                by_id[child_id] = child
-                owners[child_id] = owner
-                if indexed is not None:
-                    indexed.append(child_id)
-            if "subsegments" in child:
-                stack.append(child)
+                child_id = child.get("id")
+                if child_id.__class__ is str and child_id:
+                    if child_id in by_id:
+                        # A repeated id: the first part with it counts, this one and its subtree do not.
+                        irregular.add(id(part))
+                        continue
+                    by_id[child_id] = child
+                    owners[child_id] = top_owner
+                    if indexed is not None:
+                        indexed.append(child_id)
+                if "subsegments" in child:
+                    stack.append(child)
 
 
 def _attach_standalone(tree: TraceTree, standalone: list[Part]) -> None:
@@ -154,5 +166,5 @@ def _attach_standalone(tree: TraceTree, standalone: list[Part]) -> None:
             tree.attached.setdefault(linked, []).append(document)
             tree.irregular.add(id(parent))
             indexed = [document_id]
-            _index_subtree(tree, document, owner, indexed)
+            _index_subtrees(tree, [document], owner=owner, indexed=indexed)
             ready.extend(new_id for new_id in indexed if new_id in waiting)
