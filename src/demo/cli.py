@@ -1,6 +1,7 @@
 """`tracecanary demo`: tracecanary on this machine against a local moto server, no AWS account needed."""
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -8,12 +9,26 @@ from pathlib import Path
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the pipeline locally against a moto server (no AWS account needed)",
-        description="Uploads objects with awkward keys to a local S3, delivers their events to the real "
-        "pipeline handler (one twice, as S3 may), and prints the items written.",
+        help="the whole loop on this machine against a moto server (no AWS account needed)",
+        description="Starts a local AWS (moto), a local X-Ray daemon and a local Lambda runtime, runs the "
+        "generator, lets the pipeline process every object, runs the reporter for the run's windows, and "
+        "prints the figures and every alarm of template.yaml evaluated on them. Files go to --output-dir.",
+    )
+    parser.add_argument("--count", type=_positive_int, default=30, help="objects to send (default 30)")
+    parser.add_argument("--rate", type=_positive_float, default=10.0, help="objects per second (default 10)")
+    parser.add_argument("--arrival", choices=["burst", "uniform", "poisson"], default="poisson")
+    parser.add_argument(
+        "--concurrency", type=_positive_int, default=2, help="execution environments (default 2)"
     )
     parser.add_argument(
-        "--output-dir", type=Path, default=Path(".demo"), help="where logs go (default .demo)"
+        "--inject",
+        default="",
+        metavar="SPEC",
+        help="faults that happen for real, e.g. throttle=0.1,error=0.05,drop=0.02 (probabilities)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the traffic and the faults (default 7)")
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path(".demo"), help="where files go (default .demo)"
     )
     parser.set_defaults(run=run)
 
@@ -42,8 +57,58 @@ def run_local_stack(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    from demo.pipeline_demo import run_pipeline_demo  # moto is imported only when the demo runs
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
-    result = run_pipeline_demo(args.output_dir, sys.stdout)
-    return 0 if result.outcome["failed"] == 0 and len(result.items) == result.uploaded - 1 else 1
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from common.errors import UserError
+    from demo.loop import DemoOptions, run_demo
+    from demo.runtime_config import parse_faults
+    from demo.summary import build_summary, not_complete, render, write_summary
+
+    try:
+        parse_faults(args.inject, seed=args.seed)
+    except ValueError as error:
+        raise UserError(f"--inject: {error}") from None
+    options = DemoOptions(
+        count=args.count,
+        rate=args.rate,
+        arrival=args.arrival,
+        concurrency=args.concurrency,
+        inject=args.inject,
+        seed=args.seed,
+        output_dir=args.output_dir,
+    )
+    demo = run_demo(options, sys.stdout)
+    windows = [int(window.timestamp() * 1000) for window in demo.windows]
+    summary, alarms = build_summary(
+        demo.emf,
+        windows,
+        demo.stack.stack_name,
+        f"{demo.stack.stack_name}-pipeline",
+        {
+            "options": {**dataclasses.asdict(options), "output_dir": str(options.output_dir)},
+            "runtime": demo.runtime_stats,
+            "not_complete": not_complete(demo.reporter_logs),
+        },
+    )
+    print(render(summary, alarms))
+    write_summary(summary, args.output_dir / "summary.json")
+    first = demo.trace_ids[0] if demo.trace_ids else "TRACE_ID"
+    print(
+        f"\nfiles in {args.output_dir}/: summary.json, emf.jsonl, traces.json, logs/\n"
+        f"next: tracecanary analyze {args.output_dir}/traces.json  |  "
+        f"tracecanary show {args.output_dir}/traces.json --trace-id {first}"
+    )
+    return 0

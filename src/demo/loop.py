@@ -1,0 +1,236 @@
+"""`make demo`: the whole loop on this machine, the project's real handlers against a moto server.
+
+generator -> local S3 (moto, keeping each PUT's trace header) -> notification -> local Lambda runtime
+(worker processes, real cold starts, Lambda's segments) -> pipeline handler -> DynamoDB; every segment goes
+through a local X-Ray daemon into moto's X-Ray; then the reporter handler turns the run's windows into EMF.
+"""
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+from demo.lambda_runtime import DirectoryLogSink, local_lambda
+from demo.local_stack import LocalStack, create_local_stack
+from demo.moto_server import moto_server
+from demo.runtime_config import FunctionConfig, parse_faults
+from demo.s3_router import S3NotificationRouter
+from demo.xray_daemon import xray_daemon
+
+PERIOD = timedelta(minutes=1)  # the demo's reporting windows
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    count: int = 30
+    rate: float = 10.0
+    arrival: str = "poisson"
+    concurrency: int = 2
+    inject: str = ""
+    seed: int = 7
+    output_dir: Path = Path(".demo")
+    stack_name: str = "tracecanary-demo"
+
+
+@dataclass
+class DemoRun:
+    """What the run produced: the EMF lines, the windows, the runtime's own counts and where files went."""
+
+    options: DemoOptions
+    stack: LocalStack
+    windows: list[datetime]
+    emf: list[dict[str, Any]]
+    reporter_logs: list[dict[str, Any]]
+    runtime_stats: dict[str, Any] = field(default_factory=dict)
+    endpoint_url: str = ""
+    daemon_address: str = ""
+    trace_ids: list[str] = field(default_factory=list)
+
+
+def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
+    options.output_dir.mkdir(parents=True, exist_ok=True)
+    parse_faults(options.inject, seed=options.seed)  # a bad --inject fails before anything starts
+    with moto_server() as aws, _process_environment(aws.environment()):
+        aws.reset()  # moto keeps its state per process: start from an empty account
+        stack = create_local_stack(options.stack_name)
+        print(
+            f"local AWS (moto) at {aws.endpoint_url}; stack {stack.stack_name} from template.yaml", file=out
+        )
+        functions = _functions(options, stack, aws.environment())
+        pipeline, generator, reporter = functions
+        for old in (options.output_dir / "logs").glob("*.log"):
+            old.unlink()  # each run's logs are its own: the sink appends
+        logs = DirectoryLogSink(options.output_dir / "logs")
+        with xray_daemon(aws.endpoint_url) as daemon:
+            daemon_address = daemon.address
+            with local_lambda(daemon.address, *functions, log=logs) as runtime:
+                router = S3NotificationRouter(
+                    boto3.client("sqs"),
+                    stack.notifications_queue_url,
+                    aws.trace_headers,
+                    lambda event, header: runtime.invoke_async(pipeline.name, event, header),
+                ).start()
+                started = datetime.now(UTC)
+                print(
+                    f"generator: {options.count} objects at {options.rate:g}/s ({options.arrival}, seed "
+                    f"{options.seed}) -> pipeline on up to {options.concurrency} execution environments",
+                    file=out,
+                    flush=True,
+                )
+                runtime.invoke_async(generator.name, _scheduled_event(started))
+                _drain(runtime)  # the generator's run, and what the pipeline got of it so far
+                router.finish()
+                _drain(runtime)  # the last notifications, retries included
+                windows = _windows_between(started, datetime.now(UTC))
+                daemon.flush()  # every segment is in X-Ray before the reporter reads it
+                _start_checkpoint_before(stack, windows[0])
+                runtime.invoke_async(reporter.name, _scheduled_event(windows[-1] + PERIOD))
+                _drain(runtime)
+                stats = {name: vars(value) for name, value in runtime.stats().items()}
+            daemon.flush()
+        logs.close()
+        emf, reporter_logs = _printed_json(logs.path(reporter.name))
+        run = DemoRun(options, stack, windows, emf, reporter_logs, stats, aws.endpoint_url, daemon_address)
+        run.trace_ids = _save_traces(stack, options.output_dir / "traces.json")
+    generator_emf, _ = _printed_json(logs.path(generator.name))
+    _save_emf([*generator_emf, *emf], options.output_dir / "emf.jsonl")
+    return run
+
+
+@contextlib.contextmanager
+def _process_environment(values: dict[str, str]) -> Iterator[None]:
+    """Point this process's boto3 at moto for the run, and put the environment back afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _functions(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> list[FunctionConfig]:
+    """The template's three functions, configured as template.yaml configures them, pointed at moto."""
+    span = options.count / options.rate if options.arrival != "burst" else 0.0
+    shared = {**aws, "PIPELINE_NAME": stack.stack_name, "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary"}
+    pipeline = FunctionConfig(
+        name=f"{stack.stack_name}-pipeline",
+        handler="handlers.pipeline.lambda_handler",
+        environment={**shared, **stack.pipeline_environment()},
+        concurrency=options.concurrency,
+        on_failure_queue_url=stack.failure_queue_url,
+        faults=parse_faults(options.inject, seed=options.seed),
+    )
+    generator = FunctionConfig(
+        name=f"{stack.stack_name}-generator",
+        handler="handlers.generator.lambda_handler",
+        environment={
+            **shared,
+            "INCOMING_BUCKET": stack.bucket,
+            "SYNTHETIC_PREFIX": stack.synthetic_prefix,
+            "GENERATOR_COUNT": str(options.count),
+            "GENERATOR_SPAN_SECONDS": f"{span:.3f}",
+            "GENERATOR_ARRIVAL": options.arrival,
+            "GENERATOR_SEED": str(options.seed),
+            "GENERATOR_SEGMENT_NAME": f"{stack.stack_name}-generator",
+            "MANIFEST_TABLE": stack.tables["ManifestTable"],
+        },
+        concurrency=1,
+        timeout_seconds=span + 60,
+        max_retry_attempts=0,  # as in template.yaml: a late re-run would plan traffic outside its window
+    )
+    reporter = FunctionConfig(
+        name=f"{stack.stack_name}-reporter",
+        handler="handlers.reporter.lambda_handler",
+        environment={
+            **shared,
+            "POWERTOOLS_SERVICE_NAME": "reporter",
+            "MANIFEST_TABLE_NAME": stack.tables["ManifestTable"],
+            "ITEMS_TABLE_NAME": stack.items_table,
+            "REPORTER_STATE_TABLE_NAME": stack.tables["ReporterStateTable"],
+            "REPORT_PERIOD_MINUTES": "1",
+            "REPORT_LAG_MINUTES": "0",  # the demo closes a window once the pipeline is drained
+        },
+        concurrency=1,
+        timeout_seconds=300,
+        max_retry_attempts=0,
+    )
+    return [pipeline, generator, reporter]
+
+
+def _drain(runtime: Any) -> None:
+    if not runtime.drain(timeout=300):
+        raise RuntimeError("the local Lambda runtime did not finish its events within 300 s")
+
+
+def _scheduled_event(time_of: datetime) -> dict[str, Any]:
+    """An EventBridge scheduled event, as the template's schedules send them."""
+    return {
+        "version": "0",
+        "id": "tracecanary-demo",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+
+
+def _windows_between(start: datetime, end: datetime) -> list[datetime]:
+    first = datetime.fromtimestamp(start.timestamp() // 60 * 60, UTC)
+    windows = [first]
+    while windows[-1] + PERIOD <= end:
+        windows.append(windows[-1] + PERIOD)
+    return windows
+
+
+def _start_checkpoint_before(stack: LocalStack, first_window: datetime) -> None:
+    """Checkpoint the window before the run, so the reporter emits every window of it, oldest first."""
+    from reporter.checkpoints import DynamoDbCheckpointStore
+    from reporter.windows import Window
+
+    checkpoints = DynamoDbCheckpointStore(
+        boto3.client("dynamodb"), stack.tables["ReporterStateTable"], stack.stack_name
+    )
+    checkpoints.claim(Window(first_window - PERIOD, first_window))
+
+
+def _printed_json(log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A function's printed JSON lines, split into EMF and log lines."""
+    lines = (
+        [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        if log.exists()
+        else []
+    )
+    return [line for line in lines if "_aws" in line], [line for line in lines if "_aws" not in line]
+
+
+def _save_traces(stack: LocalStack, path: Path) -> list[str]:
+    """Every trace of the run in BatchGetTraces form, for `tracecanary analyze` and `show`."""
+    from generator.manifest import DynamoDbManifest
+    from reporter.trace_source import XRayTraceSource
+
+    records = DynamoDbManifest(boto3.client("dynamodb"), stack.tables["ManifestTable"]).read_window(
+        time.time() - 3600, time.time() + 60
+    )
+    trace_ids = [record.trace_id for record in records]
+    batch = XRayTraceSource().get_traces(trace_ids)
+    path.write_text(
+        json.dumps({"Traces": batch.traces, "UnprocessedTraceIds": batch.missing}, indent=1) + "\n"
+    )
+    return trace_ids
+
+
+def _save_emf(lines: list[dict[str, Any]], path: Path) -> None:
+    with path.open("w") as output:
+        for line in lines:
+            output.write(json.dumps(line, separators=(",", ":")) + "\n")

@@ -1,0 +1,130 @@
+"""The demo's summary: the run's figures as CloudWatch would have them from the EMF, and the alarm preview."""
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from demo.alarm_preview import AlarmResult, alarm_specs, evaluate
+from demo.template import load_template
+from reporter.stats import distribution
+
+# (label, metric, extra dimension values to match) for the distributions the summary shows.
+FIGURES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("end to end", "EndToEndLatency", {}),
+    ("S3 notification", "S3NotificationLatency", {}),
+    ("dwell time", "DwellTime", {}),
+    ("init (cold starts)", "InitDuration", {}),
+    ("invocation", "InvocationDuration", {}),
+    ("DynamoDB PutItem", "CallLatency", {"Service": "DynamoDB", "Operation": "PutItem"}),
+)
+COUNTS = (
+    "TransactionsGenerated",
+    "TransactionsComplete",
+    "TransactionsLost",
+    "Invocations",
+    "ColdStarts",
+    "FunctionErrors",
+    "CallErrors",
+    "CallThrottles",
+    "CallFaults",
+    "TracesRetrieved",
+    "XRayApiCalls",
+)
+
+
+def values_of(emf: Iterable[Mapping[str, Any]], metric: str, dimensions: Mapping[str, str]) -> list[float]:
+    found: list[float] = []
+    for line in emf:
+        if metric in line and all(line.get(name) == value for name, value in dimensions.items()):
+            raw = line[metric]
+            found.extend(float(value) for value in (raw if isinstance(raw, list) else [raw]))
+    return found
+
+
+def build_summary(
+    emf: list[dict[str, Any]],
+    windows: list[int],
+    stack_name: str,
+    pipeline_function: str,
+    extra: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[AlarmResult]]:
+    counts = {name: int(sum(values_of(emf, name, {}))) for name in COUNTS}
+    generated = counts["TransactionsGenerated"]
+    figures = {
+        label: distribution(values_of(emf, metric, {**dimensions})).to_dict()
+        for label, metric, dimensions in FIGURES
+    }
+    names = {
+        "AWS::StackName": stack_name,
+        "PipelineFunction": pipeline_function,
+        "ReporterFunction": f"{stack_name}-reporter",
+    }
+    alarms = evaluate(alarm_specs(load_template(), names), emf, windows)
+    summary = {
+        **extra,
+        "windows": len(windows),
+        "transactions": {
+            "generated": generated,
+            "complete": counts["TransactionsComplete"],
+            "lost": counts["TransactionsLost"],
+            "success_rate": 100.0 * counts["TransactionsComplete"] / generated if generated else None,
+        },
+        "counts": counts,
+        "figures_ms": figures,
+        "alarms": {result.spec.name: {"state": result.state, "values": result.values} for result in alarms},
+    }
+    return summary, alarms
+
+
+def not_complete(reporter_logs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The reporter's line for each object that was not complete: key, trace id and what was missing."""
+    return [
+        {"verdict": str(line["message"]).removeprefix("object "), "key": line.get("key"),
+         "trace_id": line.get("trace_id"), "missing": line.get("missing", [])}
+        for line in reporter_logs
+        if str(line.get("message", "")).startswith("object ")
+    ]  # fmt: skip
+
+
+def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:
+    transactions = summary["transactions"]
+    counts = summary["counts"]
+    rate = transactions["success_rate"]
+    lines = [
+        "",
+        f"transactions  generated {transactions['generated']}  complete {transactions['complete']}  "
+        f"lost {transactions['lost']}  success rate {'-' if rate is None else f'{rate:.1f} %'}",
+        f"invocations   {counts['Invocations']}  cold starts {counts['ColdStarts']}  "
+        f"function errors {counts['FunctionErrors']}  DynamoDB errors {counts['CallErrors']} "
+        f"(throttles {counts['CallThrottles']}, faults {counts['CallFaults']})",
+        f"X-Ray         {counts['TracesRetrieved']} traces read in {counts['XRayApiCalls']} API calls",
+        "",
+        f"  {'(ms)':<20} {'count':>6} {'p50':>9} {'p90':>9} {'p99':>9}",
+    ]
+    for label, figure in summary["figures_ms"].items():
+        cells = [_ms(figure[name]) for name in ("p50", "p90", "p99")]
+        lines.append(f"  {label:<20} {figure['count']:>6} {cells[0]:>9} {cells[1]:>9} {cells[2]:>9}")
+    problems = summary.get("not_complete", [])
+    if problems:
+        lines += ["", f"not complete ({len(problems)}), as the reporter logged them:"]
+        lines += [
+            f"  {item['verdict']:<10} {item['key']}  {item['trace_id']}  {'; '.join(item['missing'])}"
+            for item in problems[:10]
+        ]
+        if len(problems) > 10:
+            lines.append(f"  ... and {len(problems) - 10} more in summary.json")
+    lines += [
+        "",
+        f"alarm preview: template.yaml's alarms on the emitted values ({summary['windows']} window(s))",
+    ]
+    lines += [f"  {result.describe()}" for result in alarms]
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def write_summary(summary: Mapping[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2) + "\n")

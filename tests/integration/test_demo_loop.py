@@ -1,0 +1,78 @@
+"""`tracecanary demo` end to end: generator, local S3, local Lambda runtime, X-Ray daemon, reporter."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.main import main
+from reporter.analysis import analyze
+
+
+def run_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str], *options: str) -> tuple[dict[str, Any], str]:
+    assert main(["demo", "--output-dir", str(tmp_path), "--rate", "20", *options]) == 0
+    summary: dict[str, Any] = json.loads((tmp_path / "summary.json").read_text())
+    return summary, capsys.readouterr().out
+
+
+def emf_sum(tmp_path: Path, metric: str) -> float:
+    lines = [json.loads(line) for line in (tmp_path / "emf.jsonl").read_text().splitlines()]
+    return sum(sum(line[metric]) for line in lines if metric in line)
+
+
+def test_a_small_run_is_complete_and_consistent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    summary, printed = run_demo(tmp_path, capsys, "--count", "8", "--concurrency", "2")
+
+    assert summary["transactions"] == {"generated": 8, "complete": 8, "lost": 0, "success_rate": 100.0}
+    assert "transactions  generated 8  complete 8  lost 0  success rate 100.0 %" in printed
+    assert "alarm preview" in printed
+    # The same numbers in the EMF CloudWatch would read and in the traces `tracecanary analyze` reads.
+    assert emf_sum(tmp_path, "TransactionsGenerated") == 8
+    assert emf_sum(tmp_path, "ObjectsUploaded") == 8
+    traces = json.loads((tmp_path / "traces.json").read_text())
+    result = analyze(traces)
+    assert result.traces == 8
+    assert len(result.transactions) == 8
+    assert all(transaction.complete and not transaction.error for transaction in result.transactions)
+    invocations = result.invocations
+    assert len(invocations) == summary["counts"]["Invocations"] == 8
+    runtime = summary["runtime"]["tracecanary-demo-pipeline"]
+    # A cold start exactly on each execution environment's first use.
+    assert sum(invocation.cold_start for invocation in invocations) == runtime["cold_starts"]
+    assert 1 <= runtime["cold_starts"] <= 2
+    assert all(invocation.init_ms is not None for invocation in invocations if invocation.cold_start)
+    for invocation in invocations:
+        assert invocation.complete
+        assert invocation.dwell_ms is not None
+        assert invocation.attempts == 1
+        assert invocation.s3_notification_ms is not None
+        assert [(call.service, call.operation) for call in invocation.calls] == [("DynamoDB", "PutItem")]
+
+
+def test_injected_faults_are_counted_and_raise_the_matching_alarms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary, printed = run_demo(
+        tmp_path, capsys, "--count", "20", "--inject", "error=0.3,drop=0.2", "--seed", "3"
+    )
+
+    transactions = summary["transactions"]
+    assert transactions["lost"] >= 1  # dropped events: never invoked
+    assert transactions["complete"] + transactions["lost"] <= transactions["generated"] == 20
+    assert summary["counts"]["FunctionErrors"] >= 1
+    runtime = summary["runtime"]["tracecanary-demo-pipeline"]
+    assert runtime["dropped"] == transactions["lost"] - runtime["sent_to_destination"]
+    assert summary["alarms"]["SuccessRateAlarm"]["state"] == "ALARM"
+    assert summary["alarms"]["FunctionErrorsAlarm"]["state"] == "ALARM"
+    assert "not complete" in printed
+    lost_keys = [item for item in summary["not_complete"] if item["verdict"] == "lost"]
+    assert len(lost_keys) == transactions["lost"]
+    assert all(item["trace_id"].startswith("1-") for item in lost_keys)
+
+
+def test_a_bad_inject_spec_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--output-dir", str(tmp_path), "--inject", "explode=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tracecanary demo: --inject:")
+    assert "Traceback" not in err
