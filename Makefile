@@ -78,7 +78,7 @@ build: install-sam  ## sam build (python3.13 on PATH, as the runtime needs)
 deploy: build  ## sam deploy with samconfig.toml's CONFIG_ENV (default|dev|prod); add --guided the first time
 	$(VENV_SAM)/bin/sam deploy --config-env $(CONFIG_ENV)
 
-demo: install  ## run tracecanary locally against a moto server, no AWS account needed
+demo: install  ## the whole loop locally against a moto server, no AWS account needed
 	$(BIN)/tracecanary demo
 
 bench: install  ## benchmarks; results go to BENCHMARKS.md by hand
