@@ -23,7 +23,7 @@ from generator.segments import TRACE_HEADER_PATTERN
 from generator.sinks import DAEMON_HEADER, DaemonSink, XRayApiSink
 from generator.uploader import S3ObjectStore
 
-from .test_generator_support import (
+from .generator_support import (
     BUCKET,
     TABLE,
     HeaderRecorder,

@@ -11,7 +11,7 @@ from demo.moto_server import LocalAws
 from generator import cli as generator_cli
 from generator.manifest import DynamoDbManifest, JsonLinesManifest, Outcome
 
-from .test_generator_support import (
+from .generator_support import (
     BUCKET,
     TABLE,
     HeaderRecorder,

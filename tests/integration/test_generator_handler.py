@@ -4,34 +4,26 @@ import json
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import boto3
 import pytest
 
 from common.errors import SettingsError
+from demo.lambda_context import LocalLambdaContext
 from demo.moto_server import LocalAws
 from generator.manifest import DynamoDbManifest, Outcome
 from handlers import generator as handler
 from tests.conftest import load_event
 
-from .test_generator_support import BUCKET, TABLE, check_traces, create_bucket, create_manifest_table
+from .generator_support import BUCKET, TABLE, check_traces, create_bucket, create_manifest_table
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "tracecanary-generator"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tracecanary-generator"
-    aws_request_id: str = "6f1d0b5c-8c8f-4f45-9f5c-1f2e3d4c5b6a"
-    log_group_name: str = "/aws/lambda/tracecanary-generator"
-    log_stream_name: str = "2026/11/25/[$LATEST]abc"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 90_000
+def generator_context() -> LocalLambdaContext:
+    return LocalLambdaContext(
+        function_name="tracecanary-generator", memory_limit_in_mb=256, timeout_seconds=90
+    )
 
 
 @pytest.fixture
@@ -93,7 +85,7 @@ def emf(out: str) -> dict[str, list[float]]:
 def test_a_scheduled_run(
     environment: None, daemon: socket.socket, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    summary = handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+    summary = handler.lambda_handler(load_event("generator-schedule.json"), generator_context())
     assert (summary["sent"], summary["failed"], summary["dropped"]) == (12, 0, 0)
     assert summary["event_id"] == "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
 
@@ -113,7 +105,7 @@ def test_a_scheduled_run(
 
     # the same event, replayed, plans the same traffic (same sizes and offsets)
     reset_handler()
-    again = handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+    again = handler.lambda_handler(load_event("generator-schedule.json"), generator_context())
     assert again["seed"] == summary["seed"]
 
 
@@ -123,7 +115,7 @@ def test_failing_puts_are_failed_records_and_upload_failures(
     monkeypatch.setenv("INCOMING_BUCKET", "bucket-that-is-gone")
     monkeypatch.setenv("GENERATOR_XRAY_SINK", "api")
     reset_handler()
-    summary = handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+    summary = handler.lambda_handler(load_event("generator-schedule.json"), generator_context())
     assert (summary["sent"], summary["failed"]) == (0, 12)
     records = DynamoDbManifest(boto3.client("dynamodb"), TABLE).read_window(
         time.time() - 3600, time.time() + 3600
@@ -144,4 +136,4 @@ def test_bad_settings_fail_the_cold_start_naming_the_variable(
     monkeypatch.setenv("GENERATOR_SIZES", "1KiB:seventy")
     reset_handler()
     with pytest.raises(SettingsError, match=r"GENERATOR_SIZES \(got '1KiB:seventy'\)"):
-        handler.lambda_handler(load_event("generator-schedule.json"), FakeContext())
+        handler.lambda_handler(load_event("generator-schedule.json"), generator_context())
