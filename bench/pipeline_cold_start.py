@@ -66,9 +66,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("boto3 (+ botocore.config)", ("boto3", "botocore.config")),
     ("aws_lambda_powertools (Logger, Metrics, Tracer classes)", ("aws_lambda_powertools",)),
     ("aws_xray_sdk.core", ("aws_xray_sdk.core",)),
-    ("pydantic (package)", ("pydantic",)),
-    ("common.settings (first BaseModel: pydantic's lazy internals)", ("common.settings",)),
-    ("pipeline.* domain modules (4 more models)", ("pipeline.processor", "pipeline.settings")),
+    ("pipeline.* domain modules (no pydantic on this path)", ("pipeline.processor", "pipeline.settings")),
     ("handlers.pipeline body (Logger(), Tracer() + patch_all, Metrics())", (OURS,)),
 )
 
