@@ -65,7 +65,7 @@ class Analyzer:
     def trees(self) -> Iterator[TraceTree]:
         """Each trace's tree, built once; consumes what was added."""
         for parsed in self._collector.drain():
-            yield build_tree(parsed.trace_id, parsed.documents)
+            yield build_tree(parsed.trace_id, parsed.documents, hand_over=True)
 
     def result(self, *, workers: int = 1) -> AnalysisResult:
         """Analyse everything added; with `workers` > 1 (and enough traces), in forked processes too."""
@@ -89,7 +89,7 @@ class Analyzer:
         result = AnalysisResult()
         invocations, transactions = result.invocations, result.transactions
         for parsed in collector.parse_all(pending):
-            tree = build_tree(parsed.trace_id, parsed.documents)
+            tree = build_tree(parsed.trace_id, parsed.documents, hand_over=True)
             result.traces += 1
             functions = function_segments(tree)
             if not functions:  # no invocation, so no transaction either

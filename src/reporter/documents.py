@@ -9,7 +9,7 @@ once as text and each trace is expanded, analysed and released in turn.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reporter import jsonio
@@ -30,7 +30,9 @@ class Skipped:
         return {"file": self.file, "reason": self.reason}
 
 
-@dataclass(slots=True)
+# PendingTrace and ParsedTrace are internal: plain classes, not dataclasses, which cost start-up to make.
+
+
 class PendingTrace:
     """The documents of one trace as found in the input, not yet looked at.
 
@@ -38,17 +40,22 @@ class PendingTrace:
     `documents` are documents found elsewhere (bare, or in a list without a trace id).
     """
 
-    trace_id: str | None
-    segment_lists: list[tuple[list[Any], str]] = field(default_factory=list)  # (Segments, file)
-    documents: list[tuple[str | Part, str]] = field(default_factory=list)  # (document, file)
+    __slots__ = ("documents", "segment_lists", "trace_id")
+
+    def __init__(self, trace_id: str | None) -> None:
+        self.trace_id = trace_id
+        self.segment_lists: list[tuple[list[Any], str]] = []  # (Segments, file)
+        self.documents: list[tuple[str | Part, str]] = []  # (document, file)
 
 
-@dataclass(slots=True)
 class ParsedTrace:
     """One trace's segment documents, parsed and deduplicated: each by its segment id, in input order."""
 
-    trace_id: str | None
-    documents: dict[str, Part]
+    __slots__ = ("documents", "trace_id")
+
+    def __init__(self, trace_id: str | None, documents: dict[str, Part]) -> None:
+        self.trace_id = trace_id
+        self.documents = documents
 
 
 _DONE = PendingTrace(None)  # stands in for a trace already parsed, so its raw text can be freed
@@ -202,7 +209,6 @@ class DocumentCollector:
 
     def _parse(self, pending: PendingTrace) -> ParsedTrace:
         """Parse and deduplicate one trace's documents (the hot loop of a large input: kept lean)."""
-        label = f"trace {pending.trace_id}" if pending.trace_id else "a trace without an id"
         by_id: dict[str, Part] = {}
         loads = jsonio.loads
         for segments, file in pending.segment_lists:
@@ -212,7 +218,7 @@ class DocumentCollector:
                     try:
                         document = loads(document)
                     except jsonio.JSONDecodeError:
-                        self.skip(file, f"{label}: a segment `Document` is not valid JSON")
+                        self.skip(file, f"{_label(pending)}: a segment `Document` is not valid JSON")
                         continue
                 elif document is None and entry.__class__ is dict and "Document" not in entry:
                     document = entry  # a bare document in the Segments list
@@ -221,18 +227,18 @@ class DocumentCollector:
                     if segment_id.__class__ is str and segment_id and segment_id not in by_id:
                         by_id[segment_id] = document
                         continue
-                self._keep(by_id, document, file, label)
+                self._keep(by_id, document, file, pending)
         for raw, file in pending.documents:
-            self._keep(by_id, raw, file, label)
+            self._keep(by_id, raw, file, pending)
         return ParsedTrace(pending.trace_id, by_id)
 
-    def _keep(self, by_id: dict[str, Part], document: Any, file: str, label: str) -> None:
+    def _keep(self, by_id: dict[str, Part], document: Any, file: str, pending: PendingTrace) -> None:
         if document.__class__ is not dict:
-            self.skip(file, f"{label}: a segment `Document` is not an object")
+            self.skip(file, f"{_label(pending)}: a segment `Document` is not an object")
             return
         segment_id = document.get("id")
         if segment_id.__class__ is not str or not segment_id:
-            self.skip(file, f"{label}: a segment document without an `id`")
+            self.skip(file, f"{_label(pending)}: a segment document without an `id`")
             return
         kept = by_id.get(segment_id)
         if kept is None:
@@ -240,3 +246,8 @@ class DocumentCollector:
         elif end_of(kept) is None and end_of(document) is not None:
             # The same segment twice counts once; a finished copy replaces one still in progress.
             by_id[segment_id] = document
+
+
+def _label(pending: PendingTrace) -> str:
+    """How a skipped entry names the trace (made only when something is skipped: most traces need none)."""
+    return f"trace {pending.trace_id}" if pending.trace_id else "a trace without an id"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from reporter.parts import (
-    LAMBDA_FUNCTION_ORIGIN,
     LAMBDA_SERVICE_ORIGIN,
     Part,
     duration_ms,
@@ -153,39 +152,32 @@ def find_invocations(tree: TraceTree) -> list[Invocation]:
 
 def function_segments(tree: TraceTree) -> list[Part]:
     """The segments that are invocations: non-inferred `AWS::Lambda::Function` segments, in start order."""
-    # `is_function_segment`, inline: this looks at every segment of a large input.
-    functions = [
-        segment
-        for segment in tree.segments
-        if segment.get("origin") == LAMBDA_FUNCTION_ORIGIN and segment.get("inferred") is not True
-    ]
+    functions = tree.functions  # found while the tree was built; not to be changed by the caller
     if len(functions) > 1:
-        functions.sort(key=sort_key_by_start)
+        return sorted(functions, key=sort_key_by_start)
     return functions
 
 
 def invocation_of(tree: TraceTree, function: Part) -> Invocation:
     """The contract's record for one function segment of the tree."""
     direct = tree.children(function)
-    inits: list[Part] = []
-    invocations: list[Part] = []
-    overheads: list[Part] = []
+    # The common case, without lists: each phase subsegment at most once.
+    init = invocation = overhead = None
+    repeated = False
     for child in direct:
         name = child.get("name")
         if name == INVOCATION_PHASE:
-            invocations.append(child)
+            repeated = repeated or invocation is not None
+            invocation = child
         elif name == OVERHEAD_PHASE:
-            overheads.append(child)
+            repeated = repeated or overhead is not None
+            overhead = child
         elif name in INIT_PHASES:
-            inits.append(child)
-    init = inits[0] if len(inits) == 1 else _counting_phase(inits, function)
-    invocation = invocations[0] if len(invocations) == 1 else _counting_phase(invocations, function)
-    overhead = overheads[0] if len(overheads) == 1 else _counting_phase(overheads, function)
-    # Calls under a repeated phase subsegment that did not count are not counted either.
+            repeated = repeated or init is not None
+            init = child
     not_counted = _NONE
-    if len(invocations) > 1 or len(overheads) > 1:
-        not_counted = [part for part in invocations if part is not invocation]
-        not_counted += [part for part in overheads if part is not overhead]
+    if repeated:
+        init, invocation, overhead, not_counted = _repeated_phases(direct, function)
     calls, subtree_finished = _walk_function(tree, direct, not_counted)
     dwell_ms, attempts, s3_notification_ms, service_finished = _service_fields(tree, function)
     function_error = function.get("error") is True or function.get("fault") is True
@@ -209,6 +201,33 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
         function_error,
         subtree_finished and service_finished and is_finished_fast(function),
     )
+
+
+def _repeated_phases(
+    direct: list[Part], function: Part
+) -> tuple[Part | None, Part | None, Part | None, list[Part]]:
+    """Init, Invocation and Overhead where one appears more than once, and the parts not counted: calls
+    under a repeated phase subsegment that did not count are not counted either.
+    """
+    inits: list[Part] = []
+    invocations: list[Part] = []
+    overheads: list[Part] = []
+    for child in direct:
+        name = child.get("name")
+        if name == INVOCATION_PHASE:
+            invocations.append(child)
+        elif name == OVERHEAD_PHASE:
+            overheads.append(child)
+        elif name in INIT_PHASES:
+            inits.append(child)
+    init = _counting_phase(inits, function)
+    invocation = _counting_phase(invocations, function)
+    overhead = _counting_phase(overheads, function)
+    not_counted = _NONE
+    if len(invocations) > 1 or len(overheads) > 1:
+        not_counted = [part for part in invocations if part is not invocation]
+        not_counted += [part for part in overheads if part is not overhead]
+    return init, invocation, overhead, not_counted
 
 
 def _counting_phase(phases: list[Part], function: Part) -> Part | None:
@@ -261,16 +280,14 @@ def _walk_function(
         if below.__class__ is not list:
             below = _NONE
         namespace = part.get("namespace")
-        if namespace.__class__ is str and namespace.lower() == "aws":
+        # "aws" as the SDKs write it, else any case (the lower() call only then).
+        if namespace == "aws" or (namespace.__class__ is str and namespace.lower() == "aws"):
             call_parts.append(part)
             quiet.extend(below)
         elif below:
             counted.extend(reversed(below))
-    while quiet and finished:
-        part = quiet.pop()
-        if not is_finished_fast(part):
-            finished = False
-        quiet.extend(children(part))
+    if quiet and finished:
+        finished = _all_finished(tree, quiet)
     if not call_parts:
         return (), finished
     if len(call_parts) > 1:
@@ -366,17 +383,24 @@ def _service_parts(tree: TraceTree, service: Part) -> tuple[float | None, int, b
                 attempt_starts.append(start)
         elif name == DWELL_TIME and (dwell is None or sort_key_by_start(part) < sort_key_by_start(dwell)):
             dwell = part
-    finished = is_finished_fast(service) and _all_finished(tree, direct)
+    finished = is_finished_fast(service) and _all_finished(tree, list(direct))
     return _dwell_ms(dwell, attempt_starts), attempts, finished
 
 
 def _all_finished(tree: TraceTree, parts: list[Part]) -> bool:
-    stack = list(parts)
-    while stack:
-        part = stack.pop()
-        if not is_finished_fast(part):
+    """Whether the parts and all they hold are finished (consumes `parts`)."""
+    children, irregular = tree.children, tree.irregular
+    while parts:
+        part = parts.pop()
+        end = part.get("end_time")
+        # A finite float end and not in progress is finished (the common case, inline).
+        if (end.__class__ is not float or end - end != 0.0 or part.get("in_progress") is True) and (
+            not is_finished_fast(part)
+        ):
             return False
-        stack.extend(tree.children(part))
+        below = children(part) if irregular and id(part) in irregular else part.get("subsegments")
+        if below.__class__ is list:
+            parts.extend(below)
     return True
 
 

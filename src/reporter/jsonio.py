@@ -1,7 +1,6 @@
 """JSON in and out: orjson where installed (fast), the standard library otherwise (the Lambda runtime)."""
 
 import dataclasses
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +8,7 @@ try:
     import orjson
 except ImportError:  # pragma: no cover - the reporter Lambda ships without orjson
     orjson = None  # type: ignore[assignment]
+    import json  # only then: the standard library's json costs start-up where orjson does the work
 
 # What `loads` raises on text that is not JSON, whichever parser is in use.
 JSONDecodeError: tuple[type[Exception], ...] = (ValueError, RecursionError)

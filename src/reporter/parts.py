@@ -11,6 +11,7 @@ Part = dict[str, Any]
 
 LAMBDA_FUNCTION_ORIGIN = "AWS::Lambda::Function"
 LAMBDA_SERVICE_ORIGIN = "AWS::Lambda"
+_ROUNDING_MAGIC = 6755399441055744.0  # 1.5 * 2**52: see `round_ms`
 
 
 def number(value: object) -> float | None:
@@ -77,7 +78,9 @@ def round_ms(value: float) -> float:
     """
     micros = value * 1000.0
     if -1e12 < micros < 1e12:
-        whole = round(micros)
+        # round(micros) without the call: adding and taking away 1.5 * 2**52 leaves the nearest whole
+        # number, ties to even as round() (exact for any |micros| < 2**51).
+        whole = micros + _ROUNDING_MAGIC - _ROUNDING_MAGIC
         if whole and -0.499 < micros - whole < 0.499:
             return whole / 1000.0
     return round(value, 3)

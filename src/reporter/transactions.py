@@ -15,7 +15,6 @@ from reporter.parts import (
     flag,
     is_finished,
     is_put_object,
-    is_sdk_call,
     seconds_to_ms,
     sort_key_by_start,
     start_of,
@@ -80,14 +79,18 @@ def find_transactions(tree: TraceTree, invocations: list[tuple[Part, Invocation]
 def _first_put_object(tree: TraceTree, root: Part) -> Part | None:
     """The earliest S3 PutObject call anywhere under the root (calls are not searched inside)."""
     found: list[Part] = []
-    stack = list(tree.children(root))
+    children = tree.children
+    stack = list(children(root))
     while stack:
         part = stack.pop()
-        if is_sdk_call(part):
+        # `is_sdk_call`, inline: this looks at every part under most API Gateway and other roots.
+        namespace = part.get("namespace")
+        if namespace.__class__ is str and namespace.lower() == "aws":
             if is_put_object(part):
                 found.append(part)
             continue
-        stack.extend(tree.children(part))
+        if "subsegments" in part or tree.irregular:  # a part without any holds nothing
+            stack.extend(children(part))
     return min(found, key=sort_key_by_start) if found else None
 
 

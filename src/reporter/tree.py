@@ -9,7 +9,7 @@ subtree, so nothing is counted twice and no walk can loop.
 
 from dataclasses import dataclass, field
 
-from reporter.parts import Part, end_of, parent_id, part_id, sort_key_by_start
+from reporter.parts import LAMBDA_FUNCTION_ORIGIN, Part, end_of, parent_id, part_id, sort_key_by_start
 
 _NONE: list[Part] = []  # shared, never mutated
 
@@ -24,6 +24,8 @@ class TraceTree:
     # id() of the parts whose `subsegments` are not a plain list of unique parts: their children are checked.
     irregular: set[int] = field(default_factory=set)
     holders: list[Part] = field(default_factory=list)  # the segments with `subsegments`, in input order
+    # The non-inferred `AWS::Lambda::Function` segments, in input order (found in the same pass).
+    functions: list[Part] = field(default_factory=list)
 
     def children(self, part: Part) -> list[Part]:
         """The subsegments a part holds, each counted once (a repeat of an id already seen is left out)."""
@@ -84,11 +86,15 @@ class TraceTree:
         return sorted(self.segments, key=sort_key_by_start)
 
 
-def build_tree(trace_id: str | None, documents: dict[str, Part]) -> TraceTree:
-    """Index a trace's documents, given by their (unique) ids. Standalone subsegments join their parent."""
+def build_tree(trace_id: str | None, documents: dict[str, Part], *, hand_over: bool = False) -> TraceTree:
+    """Index a trace's documents, given by their (unique) ids. Standalone subsegments join their parent.
+
+    With `hand_over`, the caller gives `documents` up: it becomes the tree's index instead of a copy.
+    """
     segments: list[Part] = []
     standalone: list[Part] = []
     holders: list[Part] = []  # most segments hold no subsegments: their walk is skipped
+    functions: list[Part] = []
     for document in documents.values():  # one pass: this looks at every segment of a large input
         if document.get("type") == "subsegment":
             standalone.append(document)
@@ -96,12 +102,15 @@ def build_tree(trace_id: str | None, documents: dict[str, Part]) -> TraceTree:
         segments.append(document)
         if document.get("subsegments") is not None:
             holders.append(document)
+        # `is_function_segment`, inline.
+        if document.get("origin") == LAMBDA_FUNCTION_ORIGIN and document.get("inferred") is not True:
+            functions.append(document)
     # Every segment by its id, in input order: the documents' own index, less any standalone subsegments.
     if standalone:
         by_id = {key: document for key, document in documents.items() if document.get("type") != "subsegment"}
     else:
-        by_id = dict(documents)
-    tree = TraceTree(trace_id, segments, by_id, {}, {}, set(), holders)
+        by_id = documents if hand_over else dict(documents)
+    tree = TraceTree(trace_id, segments, by_id, {}, {}, set(), holders, functions)
     # After every segment id: a segment's own id wins over a subsegment's.
     _index_subtrees(tree, holders, owner=None, indexed=None)
     if standalone:
