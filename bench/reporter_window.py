@@ -83,7 +83,7 @@ def child(mode: str, tables: dict[str, str]) -> dict[str, Any]:
     from generator.manifest import DynamoDbManifest
     from reporter.checkpoints import DynamoDbCheckpointStore
     from reporter.items_lookup import DynamoDbItemLookup
-    from reporter.runner import Reporter, ReporterConfig
+    from reporter.runner import NullLog, Reporter, ReporterConfig
     from reporter.trace_source import XRayTraceSource
     from reporter.windows import Window
 
@@ -114,7 +114,7 @@ def child(mode: str, tables: dict[str, str]) -> dict[str, Any]:
             traces=traces,
             items=items,
             checkpoints=DynamoDbCheckpointStore(dynamodb, tables["state"], f"{STACK}-{time.time_ns()}"),
-            log=_NoLog(),
+            log=NullLog(),
             emit=emitted.append,
         )
         [report] = reporter.run(RUN_AT).reports
@@ -131,14 +131,6 @@ def child(mode: str, tables: dict[str, str]) -> dict[str, Any]:
         "emf_lines": len(emitted),
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-
-
-class _NoLog:
-    def info(self, msg: object, *args: object, extra: Any = None) -> None:
-        del msg, args, extra
-
-    def warning(self, msg: object, *args: object, extra: Any = None) -> None:
-        del msg, args, extra
 
 
 def run_child(mode: str, tables: dict[str, str], environment: dict[str, str]) -> dict[str, Any]:

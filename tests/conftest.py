@@ -1,6 +1,7 @@
 """Fixtures shared by every suite: paths to the sample events and the shared X-Ray fixtures."""
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,7 @@ class CurrentStdout:
     """Writes to whatever sys.stdout is when a line is logged (capsys swaps it in only for the test call)."""
 
     def write(self, text: str) -> int:
-        import sys
-
         return sys.stdout.write(text)
 
     def flush(self) -> None:
-        import sys
-
         sys.stdout.flush()

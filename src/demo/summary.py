@@ -80,11 +80,15 @@ def build_summary(
 def not_complete(reporter_logs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The reporter's line for each object that was not complete: key, trace id and what was missing."""
     return [
-        {"verdict": str(line["message"]).removeprefix("object "), "key": line.get("key"),
-         "trace_id": line.get("trace_id"), "missing": line.get("missing", [])}
+        {
+            "verdict": str(line["message"]).removeprefix("object "),
+            "key": line.get("key"),
+            "trace_id": line.get("trace_id"),
+            "missing": line.get("missing", []),
+        }
         for line in reporter_logs
         if str(line.get("message", "")).startswith("object ")
-    ]  # fmt: skip
+    ]
 
 
 def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:

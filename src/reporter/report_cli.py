@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from generator.manifest import DynamoDbManifest
     from reporter.checkpoints import DynamoDbCheckpointStore
     from reporter.items_lookup import DynamoDbItemLookup
-    from reporter.runner import Reporter, ReporterConfig, window_summary
+    from reporter.runner import NullLog, Reporter, ReporterConfig, window_summary
     from reporter.trace_source import XRayTraceSource
     from reporter.windows import latest_closed_window, window_containing
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         traces=XRayTraceSource(),
         items=DynamoDbItemLookup(dynamodb, items),
         checkpoints=checkpoints,
-        log=_QuietLog(),
+        log=NullLog(),
         emit=lambda _line: None,
     )
     now = datetime.now(UTC)
@@ -145,13 +145,3 @@ def put_emf_lines(logs: Any, log_group: str, lines: list[dict[str, Any]]) -> Non
         logs.put_log_events(
             logGroupName=log_group, logStreamName=stream, logEvents=events[start : start + 1000]
         )
-
-
-class _QuietLog:
-    """The CLI prints its own table; the runner's log lines are not needed here."""
-
-    def info(self, msg: object, *args: object, extra: Any = None) -> None:
-        del msg, args, extra
-
-    def warning(self, msg: object, *args: object, extra: Any = None) -> None:
-        del msg, args, extra

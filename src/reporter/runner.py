@@ -24,6 +24,16 @@ class Log(Protocol):
     def warning(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None: ...
 
 
+class NullLog:
+    """For callers that print their own account of a window (the CLI, the benchmark)."""
+
+    def info(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+        del msg, args, extra
+
+    def warning(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+        del msg, args, extra
+
+
 @dataclass(frozen=True)
 class ReporterConfig:
     pipeline: str

@@ -5,11 +5,17 @@ from typing import Any
 import pytest
 
 from common.errors import SettingsError
+from demo.lambda_context import LocalLambdaContext
 from pipeline.processor import RecordsFailedError
 from tests.conftest import CurrentStdout, load_event
-from tests.unit.fakes import FakeLambdaContext, InMemoryItemStore
+from tests.unit.fakes import InMemoryItemStore
 
 TRACE_ID = "1-6745a1b0-0123456789abcdef01234567"
+REQUEST_ID = "6f1c3f0e-2b5e-4a8c-9d0e-1f2a3b4c5d6e"
+
+
+def context() -> LocalLambdaContext:
+    return LocalLambdaContext(function_name="tracecanary-pipeline", aws_request_id=REQUEST_ID)
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ def test_handler_writes_items_and_prints_emf(
 ) -> None:
     from handlers.pipeline import lambda_handler
 
-    result = lambda_handler(load_event("s3-put-multi.json"), FakeLambdaContext())
+    result = lambda_handler(load_event("s3-put-multi.json"), context())
 
     assert result == {"records": 3, "written": 3, "duplicates": 0, "stale": 0, "skipped": 0, "failed": 0}
     assert {item.trace_id for item in store.items.values()} == {TRACE_ID}
@@ -68,11 +74,11 @@ def test_log_lines_carry_the_xray_trace_id(
 ) -> None:
     from handlers.pipeline import lambda_handler
 
-    lambda_handler(load_event("s3-put.json"), FakeLambdaContext())
+    lambda_handler(load_event("s3-put.json"), context())
     logs = [line for line in printed_lines(capsys.readouterr().out) if "message" in line]
     processed = next(line for line in logs if line["message"] == "event processed")
     assert processed["xray_trace_id"] == TRACE_ID
-    assert processed["function_request_id"] == FakeLambdaContext.aws_request_id
+    assert processed["function_request_id"] == REQUEST_ID
     assert processed["cold_start"] is True
     assert processed["written"] == 1
 
@@ -82,9 +88,9 @@ def test_a_redelivery_counts_a_duplicate(
 ) -> None:
     from handlers.pipeline import lambda_handler
 
-    lambda_handler(load_event("s3-put.json"), FakeLambdaContext())
+    lambda_handler(load_event("s3-put.json"), context())
     capsys.readouterr()
-    result = lambda_handler(load_event("s3-put.json"), FakeLambdaContext())
+    result = lambda_handler(load_event("s3-put.json"), context())
     assert result["duplicates"] == 1
     emf = emf_metrics(printed_lines(capsys.readouterr().out))
     assert (emf["ItemsWritten"], emf["DuplicatesSkipped"]) == ([0.0], [1.0])
@@ -93,7 +99,7 @@ def test_a_redelivery_counts_a_duplicate(
 def test_the_s3_test_event_is_skipped(store: InMemoryItemStore, capsys: pytest.CaptureFixture[str]) -> None:
     from handlers.pipeline import lambda_handler
 
-    result = lambda_handler(load_event("s3-test-event.json"), FakeLambdaContext())
+    result = lambda_handler(load_event("s3-test-event.json"), context())
     assert result == {"records": 0, "written": 0, "duplicates": 0, "stale": 0, "skipped": 0, "failed": 0}
     assert store.calls == 0
     logs = printed_lines(capsys.readouterr().out)
@@ -107,7 +113,7 @@ def test_partial_failure_writes_the_rest_then_fails_with_metrics_flushed(
 
     store.failing_keys.add("synthetic/2026-11-25/run-7f3a/000002.json")
     with pytest.raises(RecordsFailedError, match=r"1 of 3 records failed: Records\[0\]"):
-        lambda_handler(load_event("s3-put-multi.json"), FakeLambdaContext())
+        lambda_handler(load_event("s3-put-multi.json"), context())
     assert len(store.items) == 2
     emf = emf_metrics(printed_lines(capsys.readouterr().out))
     assert (emf["ItemsWritten"], emf["RecordsFailed"]) == ([2.0], [1.0])
@@ -119,4 +125,4 @@ def test_missing_setting_fails_with_the_variable_named(monkeypatch: pytest.Monke
 
     monkeypatch.delenv("ITEMS_TABLE_NAME")
     with pytest.raises(SettingsError, match="ITEMS_TABLE_NAME"):
-        lambda_handler(load_event("s3-put.json"), FakeLambdaContext())
+        lambda_handler(load_event("s3-put.json"), context())
