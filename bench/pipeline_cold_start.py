@@ -151,7 +151,9 @@ def absent_on_lambda(requirements_file: Path) -> list[str]:
         if not any(canonicalize_name(name) in packaged for name in distributions):
             absent.append(module)
     # The project itself is the function code (LAMBDA_TASK_ROOT), not a dependency.
-    return sorted(set(absent) - {"handlers", "pipeline", "common", "generator", "reporter", "cli", "demo"})
+    return sorted(
+        set(absent) - {"handlers", "pipeline", "common", "generator", "reporter", "traces", "cli", "demo"}
+    )
 
 
 def unused_udp_port() -> int:

@@ -46,7 +46,7 @@ def seed(transactions: int) -> dict[str, str]:
 
     from demo.local_stack import create_local_stack
     from generator.manifest import DynamoDbManifest
-    from tests.unit.reporting.traces import transaction
+    from tests.unit.reporter.traces import transaction
 
     stack = create_local_stack(STACK)
     dynamodb = boto3.client("dynamodb")
@@ -84,8 +84,8 @@ def child(mode: str, tables: dict[str, str]) -> dict[str, Any]:
     from reporter.checkpoints import DynamoDbCheckpointStore
     from reporter.items_lookup import DynamoDbItemLookup
     from reporter.runner import NullLog, Reporter, ReporterConfig
-    from reporter.trace_source import XRayTraceSource
     from reporter.windows import Window
+    from traces.sources.xray import XRayTraceSource
 
     dynamodb = boto3.client("dynamodb")
     dynamodb_calls = 0

@@ -10,8 +10,8 @@ from common.errors import UserError
 
 # Each module has `register(subparsers)`, which adds its subcommands with a `run(args) -> int` default.
 COMMAND_MODULES: tuple[str, ...] = (
-    "reporter.cli",
-    "reporter.report_cli",
+    "cli.trace_commands",
+    "cli.report",
     "generator.cli",
     "cost.cli",
     "demo.cli",
@@ -21,9 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 # which costs more start-up than `tracecanary analyze` of a small file takes in all). Only a hint: a
 # subcommand missing here, or no longer registered by its module, is found by importing every module.
 COMMANDS: dict[str, str] = {
-    "analyze": "reporter.cli",
-    "show": "reporter.cli",
-    "report": "reporter.report_cli",
+    "analyze": "cli.trace_commands",
+    "show": "cli.trace_commands",
+    "report": "cli.report",
     "generate": "generator.cli",
     "cost": "cost.cli",
     "demo": "demo.cli",

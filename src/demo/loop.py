@@ -217,7 +217,7 @@ def _printed_json(log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
 def _save_traces(stack: LocalStack, path: Path) -> list[str]:
     """Every trace of the run in BatchGetTraces form, for `tracecanary analyze` and `show`."""
     from generator.manifest import DynamoDbManifest
-    from reporter.trace_source import XRayTraceSource
+    from traces.sources.xray import XRayTraceSource
 
     records = DynamoDbManifest(boto3.client("dynamodb"), stack.tables["ManifestTable"]).read_window(
         time.time() - 3600, time.time() + 60

@@ -7,7 +7,7 @@ from typing import Any
 
 from demo.alarm_preview import AlarmResult, alarm_specs, evaluate
 from demo.template import load_template
-from reporter.stats import distribution
+from traces.stats import distribution
 
 # (label, metric, extra dimension values to match) for the distributions the summary shows.
 FIGURES: tuple[tuple[str, str, dict[str, str]], ...] = (

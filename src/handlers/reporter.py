@@ -16,7 +16,7 @@ from reporter.checkpoints import DynamoDbCheckpointStore
 from reporter.items_lookup import DynamoDbItemLookup
 from reporter.runner import Reporter, ReporterConfig
 from reporter.settings import ReporterSettings
-from reporter.trace_source import XRayTraceSource
+from traces.sources.xray import XRayTraceSource
 
 logger = Logger()
 tracer = Tracer()

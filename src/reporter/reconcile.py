@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from generator.manifest import ManifestRecord, Outcome
 from reporter.figures import WindowFigures
-from reporter.transactions import Transaction
 from reporter.windows import Window
+from traces.transactions import Transaction
 
 
 class Verdict(StrEnum):

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from generator.manifest import ManifestStore, Outcome
-from reporter.analysis import analyze
 from reporter.checkpoints import CheckpointStore
 from reporter.emf import window_emf_lines
 from reporter.items_lookup import ItemLookup
 from reporter.reconcile import Reconciliation, Verdict, reconcile
-from reporter.stats import distribution
-from reporter.trace_source import TraceSource
 from reporter.windows import Window, WindowPlan, plan_windows
+from traces.analysis import analyze
+from traces.sources.xray import TraceSource
+from traces.stats import distribution
 
 
 class Log(Protocol):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cli.main import main
-from reporter.analysis import analyze
+from traces.analysis import analyze
 
 
 def run_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str], *options: str) -> tuple[dict[str, Any], str]:

@@ -22,7 +22,7 @@ from demo.runtime_config import FaultInjection, FunctionConfig
 from demo.s3_notifications import receive_s3_events
 from demo.xray_daemon import XRayDaemon, encode_datagram, send_document, xray_daemon
 from generator.segments import PutCall, TraceContext, put_object_segment
-from reporter.analysis import AnalysisResult, analyze
+from traces.analysis import AnalysisResult, analyze
 
 FUNCTION = "tc-ll-pipeline"
 

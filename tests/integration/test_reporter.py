@@ -17,10 +17,10 @@ from generator.manifest import DynamoDbManifest
 from reporter.checkpoints import DynamoDbCheckpointStore
 from reporter.items_lookup import DynamoDbItemLookup
 from reporter.runner import Reporter, ReporterConfig
-from reporter.trace_source import XRayTraceSource, default_xray_client
 from tests.conftest import CurrentStdout, load_event
-from tests.unit.reporting.fakes import RecordingLog
-from tests.unit.reporting.traces import FUNCTION, transaction
+from tests.unit.reporter.fakes import RecordingLog
+from tests.unit.reporter.traces import FUNCTION, transaction
+from traces.sources.xray import XRayTraceSource, default_xray_client
 
 WINDOW_START = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)  # due at the schedule event's time, 12:14
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from demo.moto_server import LocalAws
-from reporter.trace_source import BATCH_GET_TRACES_MAX_IDS, XRayApiError, XRayTraceSource, default_xray_client
+from traces.sources.xray import BATCH_GET_TRACES_MAX_IDS, XRayApiError, XRayTraceSource, default_xray_client
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from demo.lambda_runtime import LocalLambda, TraceHeader
 from demo.runtime_config import FaultInjection, FunctionConfig
 from demo.runtime_environment import EnvironmentLostError
 from demo.runtime_worker import ErrorInfo, Job
-from reporter.analysis import analyze
 from tests.unit.demo.fake_environments import FakeEnvironments, fail, segments_by_origin
+from traces.analysis import analyze
 
 TRACE = "1-6745a1b0-00000000000000000000abcd"
 PUT_OBJECT = "0102030405060708"

@@ -1,1 +1,0 @@
-"""Tests of the trace analysis engine and its commands."""

@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from reporter.invocations import Invocation
+from traces.invocations import Invocation
 
 # The per-invocation durations a distribution is kept for, in the order a report shows them.
 DURATION_FIELDS = ("s3_notification_ms", "dwell_ms", "init_ms", "invocation_ms", "overhead_ms")

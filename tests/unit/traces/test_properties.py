@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis import AnalysisResult, analyze, build_trees
-from reporter.render_table import render_report
-from reporter.waterfall import render_waterfall
+from cli.render_table import render_report
+from cli.waterfall import render_waterfall
+from traces.analysis import AnalysisResult, analyze, build_trees
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

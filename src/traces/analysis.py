@@ -4,12 +4,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from reporter import jsonio
-from reporter.documents import DocumentCollector, PendingTrace, Skipped
-from reporter.invocations import Invocation, function_segments, invocation_of
-from reporter.parallel import map_slices
-from reporter.transactions import Transaction, find_transactions
-from reporter.tree import TraceTree, build_tree
+from traces import jsonio
+from traces.documents import DocumentCollector, PendingTrace, Skipped
+from traces.invocations import Invocation, function_segments, invocation_of
+from traces.parallel import map_slices
+from traces.transactions import Transaction, find_transactions
+from traces.tree import TraceTree, build_tree
 
 DEFAULT_SOURCE = "<input>"
 # Below this many traces, forking costs more than it saves.

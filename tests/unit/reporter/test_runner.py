@@ -4,14 +4,14 @@ from typing import Any
 import pytest
 
 from reporter.runner import Reporter, ReporterConfig
-from tests.unit.reporting.fakes import (
+from tests.unit.reporter.fakes import (
     FakeItems,
     FakeManifest,
     FakeTraceSource,
     InMemoryCheckpoints,
     RecordingLog,
 )
-from tests.unit.reporting.traces import as_trace, transaction
+from tests.unit.reporter.traces import as_trace, transaction
 
 WINDOW_START = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 12, 14, tzinfo=UTC)  # [12:05, 12:10) ended 4 min ago: due with a 3 min lag

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from common.errors import UserError
 
 if TYPE_CHECKING:
-    from reporter.trace_source import TraceSource
+    from traces.sources.xray import TraceSource
 
 TRACE_ID_PATTERN = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 _DURATION_PATTERN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
@@ -28,7 +28,7 @@ class Fetched:
 
 def default_source() -> "TraceSource":
     """The X-Ray API source; imported only here, so reading files never needs boto3."""
-    from reporter.trace_source import XRayTraceSource
+    from traces.sources.xray import XRayTraceSource
 
     return XRayTraceSource()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter.analysis import AnalysisResult, analyze
+from traces.analysis import AnalysisResult, analyze
 
 
 @pytest.fixture

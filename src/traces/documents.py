@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reporter import jsonio
-from reporter.parts import Part, end_of
+from traces import jsonio
+from traces.parts import Part, end_of
 
 # Lists inside lists deeper than this are not a trace format anyone saves.
 _MAX_LIST_DEPTH = 4

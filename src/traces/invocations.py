@@ -7,7 +7,7 @@ microsecond; a part still in progress has no duration.
 from dataclasses import dataclass
 from typing import Any
 
-from reporter.parts import (
+from traces.parts import (
     LAMBDA_SERVICE_ORIGIN,
     Part,
     duration_ms,
@@ -19,7 +19,7 @@ from reporter.parts import (
     sort_key_by_start,
     start_of,
 )
-from reporter.tree import TraceTree
+from traces.tree import TraceTree
 
 _NONE: list[Part] = []  # shared, never mutated
 _NO_FIELDS: dict[str, Any] = {}  # shared, never mutated

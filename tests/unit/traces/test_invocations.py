@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from reporter.analysis import analyze
-from tests.unit.reporter.helpers import TRACE_ID, function_segment, only, part, sdk_call, segment
+from tests.unit.traces.helpers import TRACE_ID, function_segment, only, part, sdk_call, segment
+from traces.analysis import analyze
 
 SERVICE_ID = "a000000000000001"
 FUNCTION_ID = "f000000000000001"

@@ -9,7 +9,7 @@ subtree, so nothing is counted twice and no walk can loop.
 
 from dataclasses import dataclass, field
 
-from reporter.parts import LAMBDA_FUNCTION_ORIGIN, Part, end_of, parent_id, part_id, sort_key_by_start
+from traces.parts import LAMBDA_FUNCTION_ORIGIN, Part, end_of, parent_id, part_id, sort_key_by_start
 
 _NONE: list[Part] = []  # shared, never mutated
 

@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from reporter.checkpoints import DynamoDbCheckpointStore
     from reporter.items_lookup import DynamoDbItemLookup
     from reporter.runner import NullLog, Reporter, ReporterConfig, window_summary
-    from reporter.trace_source import XRayTraceSource
     from reporter.windows import latest_closed_window, window_containing
+    from traces.sources.xray import XRayTraceSource
 
     outputs = stack_outputs(args.stack)
     manifest, items, state, period, lag, namespace, log_group = require(

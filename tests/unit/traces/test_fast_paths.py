@@ -3,10 +3,10 @@
 import random
 import struct
 
-from reporter.analysis import analyze, build_trees
-from reporter.parts import round_ms
-from reporter.tree import build_tree
-from tests.unit.reporter.helpers import function_segment, part, segment
+from tests.unit.traces.helpers import function_segment, part, segment
+from traces.analysis import analyze, build_trees
+from traces.parts import round_ms
+from traces.tree import build_tree
 
 
 def _bits(value: float) -> bytes:

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from generator.manifest import Outcome
-from reporter.analysis import analyze
 from reporter.reconcile import Verdict, reconcile
 from reporter.windows import Window
-from tests.unit.reporting.traces import FUNCTION, as_trace, transaction
+from tests.unit.reporter.traces import FUNCTION, as_trace, transaction
+from traces.analysis import analyze
 
 START = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
 WINDOW = Window(START, START + timedelta(minutes=5))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from reporter.analysis import AnalysisResult, analyze_many
-from reporter.invocations import Call
-from tests.unit.reporter.helpers import by_function, only
+from tests.unit.traces.helpers import by_function, only
+from traces.analysis import AnalysisResult, analyze_many
+from traces.invocations import Call
 
 Analyze = Callable[[str], AnalysisResult]
 

@@ -15,7 +15,7 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
 from common.errors import UserError
-from reporter.trace_source import (
+from traces.sources.xray import (
     BATCH_GET_TRACES_MAX_IDS,
     SourceStats,
     TraceSource,

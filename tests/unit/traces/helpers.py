@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from reporter.analysis import AnalysisResult
-from reporter.invocations import Invocation
+from traces.analysis import AnalysisResult
+from traces.invocations import Invocation
 
 TRACE_ID = "1-67000000-0123456789abcdef01234567"
 

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from reporter.analysis import analyze
-from tests.unit.reporter.helpers import function_segment, part, sdk_call, segment
+from tests.unit.traces.helpers import function_segment, part, sdk_call, segment
+from traces.analysis import analyze
 
 
 def generator_trace(suffix: str = "1", offset: float = 0.0) -> list[dict[str, Any]]:

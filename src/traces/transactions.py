@@ -7,8 +7,8 @@ A generator root is a non-inferred, non-Lambda segment that follows nothing in t
 from dataclasses import dataclass
 from typing import Any
 
-from reporter.invocations import Invocation
-from reporter.parts import (
+from traces.invocations import Invocation
+from traces.parts import (
     Part,
     duration_ms,
     end_of,
@@ -20,7 +20,7 @@ from reporter.parts import (
     start_of,
     text,
 )
-from reporter.tree import TraceTree
+from traces.tree import TraceTree
 
 
 @dataclass(frozen=True, slots=True)

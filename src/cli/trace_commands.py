@@ -10,10 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from common.errors import UserError
-from reporter import jsonio
-from reporter.analysis import Analyzer, build_trees
-from reporter.fetch import (
+from cli.fetch import (
     Fetched,
     check_trace_ids,
     default_source,
@@ -22,11 +19,14 @@ from reporter.fetch import (
     is_trace_id,
     parse_since,
 )
-from reporter.parallel import available_workers
-from reporter.tree import TraceTree
+from common.errors import UserError
+from traces import jsonio
+from traces.analysis import Analyzer, build_trees
+from traces.parallel import available_workers
+from traces.tree import TraceTree
 
 if TYPE_CHECKING:
-    from reporter.trace_source import TraceSource
+    from traces.sources.xray import TraceSource
 
 SourceFactory = Callable[[], "TraceSource"]
 XRAY_LABEL = "X-Ray"  # the `file` of skipped entries about traces fetched from AWS
@@ -111,7 +111,7 @@ def run_analyze(
         if args.format == "json":
             _write_bytes(sys.stdout, result.to_json(indent=sys.stdout.isatty()) + b"\n")
         else:
-            from reporter.render_table import render_report  # only the table needs it: less start-up
+            from cli.render_table import render_report  # only the table needs it: less start-up
 
             print(render_report(result))
     finally:
@@ -195,7 +195,7 @@ def run_show(args: argparse.Namespace, *, make_source: SourceFactory = default_s
             raise UserError(f"{target}: holds no trace {args.trace_id}")
     if not trees:
         raise UserError(f"{target}: holds no trace with segment documents")
-    from reporter.waterfall import render_waterfall  # only `show` needs it: less start-up for `analyze`
+    from cli.waterfall import render_waterfall  # only `show` needs it: less start-up for `analyze`
 
     width = args.width or shutil.get_terminal_size((120, 24)).columns
     color = use_color(sys.stdout)

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from reporter import analysis
-from reporter.analysis import Analyzer
-from reporter.parallel import map_slices
-from tests.unit.reporter.helpers import function_segment, sdk_call, trace
+from tests.unit.traces.helpers import function_segment, sdk_call, trace
+from traces import analysis
+from traces.analysis import Analyzer
+from traces.parallel import map_slices
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
 

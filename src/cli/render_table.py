@@ -7,9 +7,9 @@ each downstream call); then, over all of them, count and p50/p90/p99/max per fun
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from reporter.analysis import AnalysisResult
-from reporter.invocations import Call, Invocation
-from reporter.stats import Distribution, distribution, per_call, per_function
+from traces.analysis import AnalysisResult
+from traces.invocations import Call, Invocation
+from traces.stats import Distribution, distribution, per_call, per_function
 
 _FIELD_LABELS = {
     "s3_notification_ms": "S3 notification",

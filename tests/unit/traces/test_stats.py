@@ -2,10 +2,10 @@
 
 import pytest
 
-from reporter.analysis import analyze
-from reporter.invocations import Invocation
-from reporter.stats import distribution, per_call, per_function, percentile, values_by_function
-from tests.unit.reporter.helpers import function_segment, part, sdk_call
+from tests.unit.traces.helpers import function_segment, part, sdk_call
+from traces.analysis import analyze
+from traces.invocations import Invocation
+from traces.stats import distribution, per_call, per_function, percentile, values_by_function
 
 
 def test_nearest_rank_percentiles() -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reporter.parts import Part, duration_ms, end_of, flag, is_inferred, sort_key_by_start, start_of, text
-from reporter.tree import TraceTree
+from traces.parts import Part, duration_ms, end_of, flag, is_inferred, sort_key_by_start, start_of, text
+from traces.tree import TraceTree
 
 _RESET = "\033[0m"
 _COLOURS = {

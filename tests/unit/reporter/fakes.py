@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from generator.manifest import ManifestRecord
-from reporter.trace_source import SourceStats, TraceBatch
 from reporter.windows import Window
+from traces.sources.xray import SourceStats, TraceBatch
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from cli.main import build_parser, main
+from cli.trace_commands import run_analyze, run_show, use_color
 from common.errors import UserError
-from reporter.cli import run_analyze, run_show, use_color
-from tests.unit.reporter.helpers import TRACE_ID, function_segment, sdk_call, segment, trace
+from tests.unit.traces.helpers import TRACE_ID, function_segment, sdk_call, segment, trace
 
 THUMBNAIL = "triggerbench-sb_thumbnail_app_traces.json"
 SUMMARIES = "awsdocs-xray-devguide_gettracesummaries_scorekeep-2017.json"

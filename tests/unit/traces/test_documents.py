@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from reporter.analysis import Analyzer, analyze, analyze_many
-from tests.unit.reporter.helpers import TRACE_ID, function_segment, only, sdk_call, segment, trace
+from tests.unit.traces.helpers import TRACE_ID, function_segment, only, sdk_call, segment, trace
+from traces.analysis import Analyzer, analyze, analyze_many
 
 OTHER_TRACE_ID = "1-67000001-0123456789abcdef01234567"
 

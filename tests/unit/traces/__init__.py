@@ -1,0 +1,1 @@
+"""Tests of the trace analysis engine and its commands."""
