@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from traces.analysis import AnalysisResult
-from traces.invocations import Call, Invocation
+from traces.calls import Call
+from traces.invocations import Invocation
 from traces.stats import Distribution, distribution, per_call, per_function
 
 _FIELD_LABELS = {
@@ -17,7 +18,16 @@ _FIELD_LABELS = {
     "init_ms": "init",
     "invocation_ms": "invocation",
     "overhead_ms": "overhead",
+    "runtime_overhead_ms": "runtime overhead",
+    "extension_overhead_ms": "extension overhead",
+    "response_duration_ms": "response",
 }
+# The new-style (v2) timings, each a column of the invocations table only where some invocation has it.
+_V2_COLUMNS = (
+    ("runtime_overhead_ms", "runtime ovh"),
+    ("extension_overhead_ms", "ext ovh"),
+    ("response_duration_ms", "response"),
+)
 _DISTRIBUTION_HEADERS = ("count", "p50 ms", "p90 ms", "p99 ms", "max ms")
 
 
@@ -66,9 +76,16 @@ def _summary(result: AnalysisResult) -> str:
 def _invocations_table(invocations: Sequence[Invocation]) -> str:
     if not invocations:
         return "No Lambda invocations found."
+    extra = [
+        (field, header)
+        for field, header in _V2_COLUMNS
+        if any(getattr(invocation, field) is not None for invocation in invocations)
+    ]
     headers = (
-        *("trace id", "function", "start (UTC)", "cold/warm"),
-        *("init", "S3 notif", "dwell", "invocation", "overhead", "calls (ms)"),
+        *("trace id", "function", "start (UTC)", "format", "cold/warm"),
+        *("init", "S3 notif", "dwell", "invocation", "overhead"),
+        *(header for _, header in extra),
+        "calls (ms)",
     )
     rows: list[tuple[str, ...]] = []
     for invocation in invocations:
@@ -83,16 +100,18 @@ def _invocations_table(invocations: Sequence[Invocation]) -> str:
                 invocation.trace_id or "-",
                 invocation.function or "?",
                 _clock(invocation.start),
+                invocation.format,
                 state,
                 ms(invocation.init_ms),
                 ms(invocation.s3_notification_ms),
                 ms(invocation.dwell_ms),
                 ms(invocation.invocation_ms),
                 ms(invocation.overhead_ms),
+                *(ms(getattr(invocation, field)) for field, _ in extra),
                 calls,
             )
         )
-    right = (False, False, False, False, True, True, True, True, True, False)
+    right = (False, False, False, False, False, *([True] * (5 + len(extra))), False)
     return "Invocations\n" + table(headers, rows, right)
 
 

@@ -1,12 +1,21 @@
 """Invocations: one per non-inferred `AWS::Lambda::Function` segment, with every field of the contract.
 
-See DESIGN.md, "What an invocation is (the analysis contract)". Durations are milliseconds rounded to the
-microsecond; a part still in progress has no duration.
+See DESIGN.md, "What an invocation is (the analysis contract, v2)". Both of Lambda's trace formats are read:
+- v1 (old style): `Initialization` (cold start), `Invocation` (the handler, holding its subsegments) and
+  `Overhead`; pre-2021 traces have only the segment, the handler's calls hanging off it directly.
+- v2 (new style): no `Invocation`; the handler's subsegments on the function segment itself, cold start
+  `Init`, an `Overhead`, and the annotations `aws:responseLatency`, `aws:runtimeOverhead`,
+  `aws:extensionOverhead`, `aws:responseDuration` (milliseconds; `aws.` spellings read too, each optional).
+Segments an OpenTelemetry-instrumented handler adds are part of the invocation (`traces.attached`).
+Durations are milliseconds rounded to the microsecond; a part still in progress has no duration.
 """
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from traces.attached import AttachedSegments, all_attached, attached_segments
+from traces.calls import Call, call_of
 from traces.parts import (
     LAMBDA_SERVICE_ORIGIN,
     Part,
@@ -14,6 +23,8 @@ from traces.parts import (
     end_of,
     is_finished_fast,
     is_sdk_call,
+    number,
+    part_id,
     round_ms,
     seconds_to_ms,
     sort_key_by_start,
@@ -21,92 +32,33 @@ from traces.parts import (
 )
 from traces.tree import TraceTree
 
-_NONE: list[Part] = []  # shared, never mutated
-_NO_FIELDS: dict[str, Any] = {}  # shared, never mutated
-_NO_SERVICE = (None, None, None, True)  # dwell, attempts, S3 notification, finished: follows no service
+TraceFormat = Literal["v1", "v2"]
 
-# A tuple, not a set: a mistyped name may be unhashable. Restore: a SnapStart cold start.
-INIT_PHASES = ("Initialization", "Restore")
+_NONE: list[Part] = []  # shared, never mutated
+# dwell, attempts, S3 notification, the service's `Init`, finished: where the function follows no service
+_NO_SERVICE = (None, None, None, None, True)
+# response latency, runtime overhead, extension overhead, response duration, any of them present
+_NO_TIMINGS: tuple[float | None, float | None, float | None, float | None, bool] = (
+    None,
+    None,
+    None,
+    None,
+    False,
+)
+
+# A tuple, not a set: a mistyped name may be unhashable. Init: v2's cold start; Restore: SnapStart's.
+INIT_PHASES = ("Initialization", "Init", "Restore")
+NEW_STYLE_INIT = "Init"
 INVOCATION_PHASE = "Invocation"
 OVERHEAD_PHASE = "Overhead"
 DWELL_TIME = "Dwell Time"
 ATTEMPT_PREFIX = "Attempt #"
-
-# Subsegment names differ by SDK ("DynamoDB", "dynamodb"): one spelling per service, as the X-Ray console.
-_SERVICE_NAMES = {
-    name.lower(): name
-    for name in (
-        "DynamoDB",
-        "S3",
-        "SQS",
-        "SNS",
-        "Lambda",
-        "Kinesis",
-        "Firehose",
-        "EventBridge",
-        "SFN",
-        "STS",
-        "SSM",
-        "SecretsManager",
-        "KMS",
-        "CloudWatch",
-        "Athena",
-        "Glue",
-        "SES",
-        "Rekognition",
-        "Comprehend",
-        "Translate",
-        "Polly",
-        "Textract",
-        "AppSync",
-        "ECS",
-        "EC2",
-        "IAM",
-        "XRay",
-    )
-}
-# A call whose subsegment has no usable name: its service from the resource field only that service sets.
-_SERVICE_BY_RESOURCE = (
-    ("table_name", "DynamoDB"),
-    ("bucket_name", "S3"),
-    ("queue_url", "SQS"),
-    ("topic_arn", "SNS"),
-    ("function_name", "Lambda"),
-)
-# Where the called resource is named: table, bucket, queue, topic, function, stream, state machine.
-_RESOURCE_FIELDS = (
-    "table_name",
-    "bucket_name",
-    "queue_url",
-    "topic_arn",
-    "function_name",
-    "stream_name",
-    "state_machine_arn",
-)
-
-
-@dataclass  # not slots: orjson serialises a plain dataclass (its __dict__) several times faster
-class Call:
-    """One AWS SDK call made by a function."""
-
-    service: str
-    operation: str | None
-    resource: str | None
-    duration_ms: float | None
-    error: bool
-    fault: bool
-    throttle: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "operation": self.operation,
-            "resource": self.resource,
-            "duration_ms": self.duration_ms,
-            "error": self.error,
-            "fault": self.fault,
-            "throttle": self.throttle,
-        }
+# Lambda's timing annotations of a v2 function segment, each in the two spellings met (the first in every
+# real document seen, the second in the Lambda guide's text).
+RESPONSE_LATENCY = ("aws:responseLatency", "aws.responseLatency")
+RUNTIME_OVERHEAD = ("aws:runtimeOverhead", "aws.runtimeOverhead")
+EXTENSION_OVERHEAD = ("aws:extensionOverhead", "aws.extensionOverhead")
+RESPONSE_DURATION = ("aws:responseDuration", "aws.responseDuration")
 
 
 @dataclass  # not slots: orjson serialises a plain dataclass (its __dict__) several times faster
@@ -116,10 +68,14 @@ class Invocation:
     trace_id: str | None
     function: str
     start: float | None
+    format: TraceFormat
     cold_start: bool
     init_ms: float | None
     invocation_ms: float | None
     overhead_ms: float | None
+    runtime_overhead_ms: float | None
+    extension_overhead_ms: float | None
+    response_duration_ms: float | None
     dwell_ms: float | None
     attempts: int | None
     s3_notification_ms: float | None
@@ -132,10 +88,14 @@ class Invocation:
             "trace_id": self.trace_id,
             "function": self.function,
             "start": self.start,
+            "format": self.format,
             "cold_start": self.cold_start,
             "init_ms": self.init_ms,
             "invocation_ms": self.invocation_ms,
             "overhead_ms": self.overhead_ms,
+            "runtime_overhead_ms": self.runtime_overhead_ms,
+            "extension_overhead_ms": self.extension_overhead_ms,
+            "response_duration_ms": self.response_duration_ms,
             "dwell_ms": self.dwell_ms,
             "attempts": self.attempts,
             "s3_notification_ms": self.s3_notification_ms,
@@ -163,7 +123,7 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
     direct = tree.children(function)
     # The common case, without lists: each phase subsegment at most once.
     init = invocation = overhead = None
-    repeated = False
+    repeated = new_style_init = False
     for child in direct:
         name = child.get("name")
         if name == INVOCATION_PHASE:
@@ -175,14 +135,30 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
         elif name in INIT_PHASES:
             repeated = repeated or init is not None
             init = child
+            new_style_init = new_style_init or name == NEW_STYLE_INIT
     not_counted = _NONE
     if repeated:
         init, invocation, overhead, not_counted = _repeated_phases(direct, function)
-    calls, subtree_finished = _walk_function(tree, direct, not_counted)
-    dwell_ms, attempts, s3_notification_ms, service_finished = _service_fields(tree, function)
-    function_error = function.get("error") is True or function.get("fault") is True
-    if invocation is not None and not function_error:
-        function_error = invocation.get("error") is True or invocation.get("fault") is True
+    attached = attached_segments(tree, function)
+    if attached:
+        calls, subtree_finished = _walk_with_attached(tree, function, direct, not_counted, attached)
+    else:
+        calls, subtree_finished = _walk_function(tree, direct, not_counted)
+    dwell_ms, attempts, s3_notification_ms, service_init, service_finished = _service_fields(tree, function)
+    annotations = function.get("annotations")
+    timings = _timings(annotations) if annotations.__class__ is dict and annotations else _NO_TIMINGS
+    response_latency, runtime_overhead, extension_overhead, response_duration, annotated = timings
+    new_style = annotated or new_style_init
+    if init is None:
+        init = service_init
+    if invocation is not None:
+        invocation_ms = duration_ms(invocation)
+    elif response_latency is not None:
+        invocation_ms = response_latency
+    else:
+        invocation_ms = _until_overhead(function, overhead) if new_style else None
+        if invocation_ms is None:
+            invocation_ms = duration_ms(function)  # pre-2021 traces: the segment is the handler
     trace_id = function.get("trace_id")
     name = function.get("name")
     # Positional, in the order of the fields (this runs once per invocation of a large input).
@@ -190,17 +166,68 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
         trace_id if trace_id.__class__ is str and trace_id else tree.trace_id,
         name if name.__class__ is str else "",
         start_of(function),
+        "v2" if new_style else "v1",
         init is not None,
         duration_ms(init) if init is not None else None,
-        duration_ms(invocation if invocation is not None else function),
+        invocation_ms,
         duration_ms(overhead) if overhead is not None else None,
+        runtime_overhead,
+        extension_overhead,
+        response_duration,
         dwell_ms,
         attempts,
         s3_notification_ms,
         calls,
-        function_error,
+        _function_error(function, invocation, attached),
         subtree_finished and service_finished and is_finished_fast(function),
     )
+
+
+def _function_error(function: Part, invocation: Part | None, attached: AttachedSegments) -> bool:
+    """The function segment, its counting `Invocation`, or an attached segment has `error` or `fault`."""
+    if function.get("error") is True or function.get("fault") is True:
+        return True
+    if invocation is not None and (invocation.get("error") is True or invocation.get("fault") is True):
+        return True
+    return bool(attached) and any(
+        segment.get("error") is True or segment.get("fault") is True for segment in all_attached(attached)
+    )
+
+
+def _timings(
+    annotations: dict[str, Any],
+) -> tuple[float | None, float | None, float | None, float | None, bool]:
+    """Lambda's four timing annotations (milliseconds), and whether the segment carries any of them."""
+    present = False
+    values: list[float | None] = []
+    for colon_key, dot_key in (RESPONSE_LATENCY, RUNTIME_OVERHEAD, EXTENSION_OVERHEAD, RESPONSE_DURATION):
+        present = present or colon_key in annotations or dot_key in annotations
+        value = annotations.get(colon_key)
+        values.append(_milliseconds(annotations.get(dot_key) if value is None else value))
+    return values[0], values[1], values[2], values[3], present
+
+
+def _milliseconds(value: object) -> float | None:
+    """An annotation's milliseconds: a finite, non-negative number (or numeric text), rounded as the rest."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    milliseconds = number(value)
+    if milliseconds is None or milliseconds < 0.0 or not math.isfinite(milliseconds):
+        return None
+    return round_ms(milliseconds)
+
+
+def _until_overhead(function: Part, overhead: Part | None) -> float | None:
+    """v2 without `aws:responseLatency`: the handler ran from the segment's start until `Overhead` began."""
+    if overhead is None:
+        return None
+    start, overhead_start = start_of(function), start_of(overhead)
+    if start is None or overhead_start is None or overhead_start < start:
+        return None
+    return seconds_to_ms(overhead_start - start)
 
 
 def _repeated_phases(
@@ -288,65 +315,68 @@ def _walk_function(
             counted.extend(reversed(below))
     if quiet and finished:
         finished = _all_finished(tree, quiet)
+    return _calls_in_order(call_parts), finished
+
+
+def _walk_with_attached(
+    tree: TraceTree,
+    function: Part,
+    direct: list[Part],
+    not_counted: list[Part],
+    attached: AttachedSegments,
+) -> tuple[tuple[Call, ...], bool]:
+    """`_walk_function` for an invocation with attached segments: each hangs under the part it follows.
+
+    An attached segment is never a call itself; its subsegments are, as the function segment's are.
+    """
+    children = tree.children
+    # (part, whether a call in it counts, whether it is an attached segment)
+    stack: list[tuple[Part, bool, bool]] = [
+        (segment, True, True) for segment in reversed(attached.get(part_id(function) or "", _NONE))
+    ]
+    stack += [(part, not any(part is other for other in not_counted), False) for part in reversed(direct)]
+    call_parts: list[Part] = []
+    finished = True
+    seen: set[int] = set()  # a part is walked once, however it is reached
+    while stack:
+        part, counting, is_segment = stack.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        if finished and not is_finished_fast(part):
+            finished = False
+        below = [(child, counting, False) for child in children(part)]
+        own_id = part.get("id")
+        if own_id.__class__ is str and own_id in attached:
+            below += [(segment, counting, True) for segment in attached[own_id]]
+        if counting and not is_segment and is_sdk_call(part):
+            call_parts.append(part)
+            below = [(child, False, child_is_segment) for child, _, child_is_segment in below]
+        stack.extend(reversed(below))
+    return _calls_in_order(call_parts), finished
+
+
+def _calls_in_order(call_parts: list[Part]) -> tuple[Call, ...]:
     if not call_parts:
-        return (), finished
+        return ()
     if len(call_parts) > 1:
         call_parts.sort(key=sort_key_by_start)
     # A comprehension, not map(): Python calls Python faster than a C iterator does.
-    return tuple([_call_of(part) for part in call_parts]), finished
+    return tuple([call_of(part) for part in call_parts])
 
 
-def _call_of(part: Part) -> Call:
-    fields = part.get("aws")
-    if fields.__class__ is not dict:
-        fields = _NO_FIELDS
-    operation = fields.get("operation")
-    name = part.get("name")
-    start, end = part.get("start_time"), part.get("end_time")
-    if start.__class__ is float and end.__class__ is float and part.get("in_progress") is not True:
-        value = (end - start) * 1000.0
-        duration = round_ms(value) if value - value == 0.0 else None  # finite: inf - inf is nan
-    else:
-        duration = duration_ms(part)
-    return Call(
-        _SERVICE_NAMES.get(name.lower(), name) if name.__class__ is str and name else _service_name(fields),
-        operation if operation.__class__ is str and operation else None,
-        _resource_of(fields),
-        duration,
-        part.get("error") is True,
-        part.get("fault") is True,
-        part.get("throttle") is True,
-    )
-
-
-def _service_name(fields: dict[str, Any]) -> str:
-    """The service of a call subsegment without a usable name, from the resource field it has."""
-    for key, service in _SERVICE_BY_RESOURCE:
-        if isinstance(fields.get(key), str):
-            return service
-    return "unknown"
-
-
-def _resource_of(fields: dict[str, Any]) -> str | None:
-    for key in _RESOURCE_FIELDS:
-        value = fields.get(key)
-        if value.__class__ is str and value:  # parsed JSON: a str is exactly a str
-            return value
-    names = fields.get("resource_names")
-    if isinstance(names, list) and names and isinstance(names[0], str):
-        return names[0]
-    return None
-
-
-def _service_fields(tree: TraceTree, function: Part) -> tuple[float | None, int | None, float | None, bool]:
-    """Dwell time, attempts, S3 notification delay, and whether the service segment and all it holds are
-    finished, of the `AWS::Lambda` segment the function follows (`_NO_SERVICE` where it follows none).
+def _service_fields(
+    tree: TraceTree, function: Part
+) -> tuple[float | None, int | None, float | None, Part | None, bool]:
+    """Dwell time, attempts, S3 notification delay, the `Init` subsegment, and whether the service segment
+    and all it holds are finished, of the `AWS::Lambda` segment the function follows (`_NO_SERVICE` where
+    it follows none).
     """
     service = _service_segment(tree, function)
     if service is None:
         return _NO_SERVICE
-    dwell_ms, attempts, finished = _service_parts(tree, service)
-    return dwell_ms, attempts, _s3_notification_ms(tree, service), finished
+    dwell_ms, attempts, init, finished = _service_parts(tree, service)
+    return dwell_ms, attempts, _s3_notification_ms(tree, service), init, finished
 
 
 def _service_segment(tree: TraceTree, function: Part) -> Part | None:
@@ -364,12 +394,14 @@ def _service_segment(tree: TraceTree, function: Part) -> Part | None:
     return None
 
 
-def _service_parts(tree: TraceTree, service: Part) -> tuple[float | None, int, bool]:
-    """Dwell time, attempts, and whether the service segment and all it holds are finished."""
+def _service_parts(tree: TraceTree, service: Part) -> tuple[float | None, int, Part | None, bool]:
+    """Dwell time, attempts, the first `Init` subsegment (a cold start Lambda recorded on the service
+    segment), and whether the service segment and all it holds are finished."""
     direct = tree.children(service)
     if not direct:  # a synchronous invoke: the service segment holds nothing
-        return None, 0, is_finished_fast(service)
+        return None, 0, None, is_finished_fast(service)
     dwell: Part | None = None
+    init: Part | None = None
     attempt_starts: list[float] = []
     attempts = 0
     for part in direct:
@@ -383,8 +415,10 @@ def _service_parts(tree: TraceTree, service: Part) -> tuple[float | None, int, b
                 attempt_starts.append(start)
         elif name == DWELL_TIME and (dwell is None or sort_key_by_start(part) < sort_key_by_start(dwell)):
             dwell = part
+        elif name == NEW_STYLE_INIT and (init is None or sort_key_by_start(part) < sort_key_by_start(init)):
+            init = part
     finished = is_finished_fast(service) and _all_finished(tree, list(direct))
-    return _dwell_ms(dwell, attempt_starts), attempts, finished
+    return _dwell_ms(dwell, attempt_starts), attempts, init, finished
 
 
 def _all_finished(tree: TraceTree, parts: list[Part]) -> bool:

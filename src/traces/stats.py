@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from traces.invocations import Invocation
 
 # The per-invocation durations a distribution is kept for, in the order a report shows them.
-DURATION_FIELDS = ("s3_notification_ms", "dwell_ms", "init_ms", "invocation_ms", "overhead_ms")
+DURATION_FIELDS = (
+    "s3_notification_ms",
+    "dwell_ms",
+    "init_ms",
+    "invocation_ms",
+    "overhead_ms",
+    "runtime_overhead_ms",
+    "extension_overhead_ms",
+    "response_duration_ms",
+)
 
 
 @dataclass(frozen=True, slots=True)

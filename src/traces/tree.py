@@ -5,11 +5,26 @@ when sent as a document of its own with `"type": "subsegment"`, by the part its 
 segment *follows* the part its `parent_id` names (a call, an `Attempt #N`, another segment). Ids are unique
 in a trace: where one appears twice, the first part with it counts and the other is ignored with its
 subtree, so nothing is counted twice and no walk can loop.
+
+Two kinds of segment are picked out while indexing: Lambda's function segments (the invocations) and the
+*followers*, non-inferred segments of any other origin than Lambda's that follow a part: among them the
+segments an OpenTelemetry-instrumented handler adds (X-Ray's rendering of its SERVER span, parented to the
+function segment), which belong to that invocation (see `traces.attached`). A function segment that follows
+another function segment (or a part of one) is such a follower too: Lambda's own function segments follow
+Lambda's service segment, never a function, so that is a handler's span that was given Lambda's origin.
 """
 
 from dataclasses import dataclass, field
 
-from traces.parts import LAMBDA_FUNCTION_ORIGIN, Part, end_of, parent_id, part_id, sort_key_by_start
+from traces.parts import (
+    LAMBDA_FUNCTION_ORIGIN,
+    LAMBDA_SERVICE_ORIGIN,
+    Part,
+    end_of,
+    parent_id,
+    part_id,
+    sort_key_by_start,
+)
 
 _NONE: list[Part] = []  # shared, never mutated
 
@@ -20,12 +35,14 @@ class TraceTree:
     segments: list[Part]  # top-level segment documents, in input order
     by_id: dict[str, Part] = field(default_factory=dict)  # every segment and subsegment
     owner: dict[str, Part] = field(default_factory=dict)  # subsegment id -> its top-level segment
-    attached: dict[str, list[Part]] = field(default_factory=dict)  # part id -> standalone subsegments
+    standalone: dict[str, list[Part]] = field(default_factory=dict)  # part id -> standalone subsegments
     # id() of the parts whose `subsegments` are not a plain list of unique parts: their children are checked.
     irregular: set[int] = field(default_factory=set)
     holders: list[Part] = field(default_factory=list)  # the segments with `subsegments`, in input order
     # The non-inferred `AWS::Lambda::Function` segments, in input order (found in the same pass).
     functions: list[Part] = field(default_factory=list)
+    # Non-inferred, non-Lambda segments whose parent is in this trace, by that parent's id (most have none).
+    followers: dict[str, list[Part]] = field(default_factory=dict)
 
     def children(self, part: Part) -> list[Part]:
         """The subsegments a part holds, each counted once (a repeat of an id already seen is left out)."""
@@ -46,7 +63,7 @@ class TraceTree:
                         found.append(child)
         own_id = part.get("id")
         if isinstance(own_id, str):
-            found.extend(self.attached.get(own_id, ()))
+            found.extend(self.standalone.get(own_id, ()))
         return found
 
     def segment_of(self, part: Part) -> Part:
@@ -95,6 +112,7 @@ def build_tree(trace_id: str | None, documents: dict[str, Part], *, hand_over: b
     standalone: list[Part] = []
     holders: list[Part] = []  # most segments hold no subsegments: their walk is skipped
     functions: list[Part] = []
+    followers: list[Part] = []
     for document in documents.values():  # one pass: this looks at every segment of a large input
         if document.get("type") == "subsegment":
             standalone.append(document)
@@ -102,9 +120,17 @@ def build_tree(trace_id: str | None, documents: dict[str, Part], *, hand_over: b
         segments.append(document)
         if document.get("subsegments") is not None:
             holders.append(document)
-        # `is_function_segment`, inline.
-        if document.get("origin") == LAMBDA_FUNCTION_ORIGIN and document.get("inferred") is not True:
-            functions.append(document)
+        # `is_function_segment`, inline; cheapest tests first (most other segments are Lambda's or inferred).
+        origin = document.get("origin")
+        if origin == LAMBDA_FUNCTION_ORIGIN:
+            if document.get("inferred") is not True:
+                functions.append(document)
+        elif (
+            origin != LAMBDA_SERVICE_ORIGIN
+            and "parent_id" in document
+            and (document.get("inferred") is not True)
+        ):
+            followers.append(document)
     # Every segment by its id, in input order: the documents' own index, less any standalone subsegments.
     if standalone:
         by_id = {key: document for key, document in documents.items() if document.get("type") != "subsegment"}
@@ -115,7 +141,52 @@ def build_tree(trace_id: str | None, documents: dict[str, Part], *, hand_over: b
     _index_subtrees(tree, holders, owner=None, indexed=None)
     if standalone:
         _attach_standalone(tree, standalone)
+    if len(functions) > 1:
+        followers.extend(_functions_following_functions(tree))
+    if followers:
+        _index_followers(tree, followers)
     return tree
+
+
+def _index_followers(tree: TraceTree, followers: list[Part]) -> None:
+    """Group the followers by the id of the part they follow, where that part is in this trace."""
+    by_id = tree.by_id
+    for segment in followers:
+        linked = segment.get("parent_id")
+        if linked.__class__ is str and linked in by_id and by_id[linked] is not segment:
+            tree.followers.setdefault(linked, []).append(segment)
+
+
+def _functions_following_functions(tree: TraceTree) -> list[Part]:
+    """Function segments that follow a function segment (or a part of one), taken out of `functions`.
+
+    Only those whose chain of such links reaches a function segment that follows no function: in a cycle
+    none is Lambda's own, and all stay invocations (nothing is dropped on a guess).
+    """
+    leaders: dict[int, Part] = {}  # id() of a function segment -> the function segment it follows
+    function_ids = {id(function) for function in tree.functions}
+    for function in tree.functions:
+        linked = parent_id(function)
+        part = tree.by_id.get(linked) if linked is not None else None
+        if part is None:
+            continue
+        leader = tree.owner.get(linked, part) if linked is not None else part
+        if leader is not function and id(leader) in function_ids:
+            leaders[id(function)] = leader
+    if not leaders:
+        return []
+    moved: list[Part] = []
+    for function in tree.functions:
+        followed = leaders.get(id(function))
+        seen = {id(function)}
+        while followed is not None and id(followed) in leaders and id(followed) not in seen:
+            seen.add(id(followed))
+            followed = leaders[id(followed)]
+        if followed is not None and id(followed) not in leaders:
+            moved.append(function)
+    moved_ids = {id(function) for function in moved}
+    tree.functions = [function for function in tree.functions if id(function) not in moved_ids]
+    return moved
 
 
 def _index_subtrees(
@@ -172,7 +243,7 @@ def _attach_standalone(tree: TraceTree, standalone: list[Part]) -> None:
                 continue
             tree.by_id[document_id] = document
             tree.owner[document_id] = owner
-            tree.attached.setdefault(linked, []).append(document)
+            tree.standalone.setdefault(linked, []).append(document)
             tree.irregular.add(id(parent))
             indexed = [document_id]
             _index_subtrees(tree, [document], owner=owner, indexed=indexed)

@@ -11,8 +11,10 @@ import pytest
 
 from cli.main import build_parser, main
 from cli.trace_commands import run_analyze, run_show, use_color
+from cli.waterfall import waterfall_rows
 from common.errors import UserError
 from tests.unit.traces.helpers import TRACE_ID, function_segment, sdk_call, segment, trace
+from traces.analysis import build_trees
 
 THUMBNAIL = "triggerbench-sb_thumbnail_app_traces.json"
 SUMMARIES = "awsdocs-xray-devguide_gettracesummaries_scorekeep-2017.json"
@@ -102,6 +104,59 @@ def test_table_output(xray_fixtures_dir: Path, capsys: pytest.CaptureFixture[str
     for section in ("Invocations", "Per function", "Per call"):
         assert section in out
     assert "\033[" not in out
+
+
+def new_style_trace() -> dict[str, Any]:
+    """A v2 function segment (Init, Overhead, timing annotations) whose handler's OpenTelemetry segment holds
+    the DynamoDB call."""
+    service = segment("a000000000000001", "pipeline", 9.0, 10.5, origin="AWS::Lambda")
+    function = function_segment(
+        "f000000000000001",
+        10.1,
+        10.4,
+        name="pipeline",
+        parent_id="a000000000000001",
+        annotations={"aws:responseLatency": 250.0, "aws:runtimeOverhead": 40.0, "aws:extensionOverhead": 9.5},
+        subsegments=[
+            {"id": "i000000000000001", "name": "Init", "start_time": 9.5, "end_time": 10.05},
+            {"id": "o000000000000001", "name": "Overhead", "start_time": 10.35, "end_time": 10.3995},
+        ],
+    )
+    call = sdk_call("c000000000000001", "DynamoDB", "PutItem", 10.2, 10.3, table_name="items")
+    server_span = segment(
+        "s000000000000001",
+        "pipeline-otel",
+        10.11,
+        10.34,
+        parent_id="f000000000000001",
+        annotations={"span.kind": "SERVER"},
+        subsegments=[call],
+    )
+    return trace(service, function, server_span)
+
+
+def test_table_shows_the_format_and_the_new_style_columns_where_any_invocation_has_them(
+    tmp_path: Path, xray_fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(new_style_trace()))
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("trace id"))
+    assert header.split()[:7] == ["trace", "id", "function", "start", "(UTC)", "format", "cold/warm"]
+    assert "runtime ovh" in header
+    assert "ext ovh" in header
+    assert "response" not in header  # no invocation has aws:responseDuration
+    row = next(line for line in out.splitlines() if line.startswith(TRACE_ID))
+    assert " v2 " in row
+    assert "cold" in row
+    assert "250.0" in row  # aws:responseLatency
+    assert "DynamoDB PutItem 100.0" in row  # found in the OpenTelemetry segment
+    assert "extension overhead" in out  # its distribution, per function
+    assert main(["analyze", str(xray_fixtures_dir / THUMBNAIL)]) == 0
+    old_style = capsys.readouterr().out
+    assert "runtime ovh" not in old_style
+    assert " v1 " in next(line for line in old_style.splitlines() if "production-upload" in line)
 
 
 def test_missing_and_non_json_files_are_reported_and_the_rest_analysed(
@@ -201,6 +256,28 @@ def test_show_draws_every_part_of_a_fixture(
         line for line in lines if "thumbnail-gene" in line and "8128.0" not in line and "6558.0" in line
     )
     assert len(consumer) - len(consumer.lstrip()) > len(attempt) - len(attempt.lstrip())
+
+
+def test_show_draws_an_attached_segment_in_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(new_style_trace()))
+    assert main(["show", str(path), "--width", "120"]) == 0
+    drawn = capsys.readouterr().out.splitlines()[2:]
+    [tree], _ = build_trees(new_style_trace())
+    rows = waterfall_rows(tree)
+    # Under the function segment, by start: Init (9.5), the SERVER-span segment (10.11), Overhead (10.35);
+    # the DynamoDB call under the SERVER-span segment.
+    assert [(row.depth, row.name) for row in rows] == [
+        (0, "pipeline"),
+        (1, "pipeline"),
+        (2, "Init"),
+        (2, "pipeline-otel"),
+        (3, "DynamoDB"),
+        (2, "Overhead"),
+    ]
+    assert [row.origin for row in rows[:2]] == ["AWS::Lambda", "AWS::Lambda::Function"]
+    assert len(drawn) == len(rows)
+    assert drawn[3].startswith("    pipeline-otel ")  # two steps in, as drawn
 
 
 def test_show_marks_errors_and_parts_in_progress(

@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.traces.helpers import by_function, only
 from traces.analysis import AnalysisResult, analyze_many
-from traces.invocations import Call
+from traces.calls import Call
 
 Analyze = Callable[[str], AnalysisResult]
 

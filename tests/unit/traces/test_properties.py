@@ -42,9 +42,23 @@ TIMES = st.one_of(
     st.sampled_from([0, -1.0, 1e308, -1e308, "1.6E9", None, True]),
 )
 NAMES = st.sampled_from(
-    ["Invocation", "Overhead", "Initialization", "Restore", "Dwell Time", "Attempt #1", "S3", "x"]
+    ["Invocation", "Overhead", "Initialization", "Init", "Restore", "Dwell Time", "Attempt #1", "S3", "x"]
 )
 ORIGINS = st.sampled_from(["AWS::Lambda::Function", "AWS::Lambda", "AWS::S3::Bucket", None, 7])
+TIMING_KEYS = [
+    f"aws{separator}{name}"
+    for separator in ":."
+    for name in ("responseLatency", "runtimeOverhead", "extensionOverhead", "responseDuration")
+]
+OTEL_KEYS = ["rpc.method", "aws.dynamodb.table_names", "aws.s3.bucket", "aws.sqs.queue_url", "span.kind"]
+ANNOTATIONS = st.dictionaries(
+    st.sampled_from([*TIMING_KEYS, *OTEL_KEYS, "aws:span.kind"]), TIMES | json_scalars
+)
+METADATA = st.dictionaries(
+    st.sampled_from(["default", "otel", ""]),
+    st.dictionaries(st.sampled_from(OTEL_KEYS), json_scalars | st.lists(json_scalars, max_size=2))
+    | json_scalars,
+)
 
 
 def xray_part(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -57,6 +71,8 @@ def xray_part(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, A
             "in_progress": st.booleans() | json_scalars,
             "parent_id": st.sampled_from([*IDS, None, 1]),
             "origin": ORIGINS,
+            "annotations": ANNOTATIONS | json_scalars,
+            "metadata": METADATA | json_scalars,
             "inferred": st.booleans() | json_scalars,
             "namespace": st.sampled_from(["aws", "AWS", "remote", None, 1]),
             "aws": st.fixed_dictionaries(
@@ -110,6 +126,30 @@ def count_parts(value: Any, key: str, wanted: Any = None) -> int:
     return here + sum(count_parts(item, key, wanted) for item in value.values())
 
 
+def call_candidates(value: Any, ids: set[str] | None = None) -> tuple[set[str], int]:
+    """The distinct ids of the parts with a `namespace`, and how many such parts have no usable id."""
+    ids = set() if ids is None else ids
+    without_id = 0
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ids, 0
+    if isinstance(value, list):
+        for item in value:
+            without_id += call_candidates(item, ids)[1]
+    elif isinstance(value, dict):
+        if "namespace" in value:
+            part_id = value.get("id")
+            if isinstance(part_id, str) and part_id:
+                ids.add(part_id)
+            else:
+                without_id += 1
+        for item in value.values():
+            without_id += call_candidates(item, ids)[1]
+    return ids, without_id
+
+
 def assert_sane(data: Any, result: AnalysisResult) -> None:
     plain = result.to_dict()
     for number in numbers_in(plain):
@@ -117,7 +157,28 @@ def assert_sane(data: Any, result: AnalysisResult) -> None:
     assert json.loads(result.to_json()) == json.loads(json.dumps(plain))
     assert len(result.invocations) <= count_parts(data, "origin", "AWS::Lambda::Function")
     assert sum(len(i.calls) for i in result.invocations) <= count_parts(data, "namespace")
+    if isinstance(data, list) and all(isinstance(document, dict) for document in data):
+        # A call reachable twice (one id in two places, or under a segment attached where its parent is)
+        # counts once: at most one call per distinct id of a trace (documents grouped as the engine does).
+        by_trace: dict[Any, list[Any]] = {}
+        for document in data:
+            trace_id = document.get("trace_id")
+            by_trace.setdefault(trace_id if isinstance(trace_id, str) and trace_id else None, []).append(
+                document
+            )
+        bound = 0
+        for documents in by_trace.values():
+            ids, without_id = call_candidates(documents)
+            bound += len(ids) + without_id
+        assert sum(len(i.calls) for i in result.invocations) <= bound
     for invocation in result.invocations:
+        assert invocation.format in ("v1", "v2")
+        for value in (
+            invocation.runtime_overhead_ms,
+            invocation.extension_overhead_ms,
+            invocation.response_duration_ms,
+        ):
+            assert value is None or value >= 0.0
         assert invocation.attempts is None or invocation.attempts >= 0
         assert isinstance(invocation.complete, bool)
         assert isinstance(invocation.function_error, bool)
@@ -195,6 +256,8 @@ MUTATION_KEYS = [
     "in_progress",
     "subsegments",
     "origin",
+    "annotations",
+    "metadata",
     "inferred",
     "namespace",
     "aws",
