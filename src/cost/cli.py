@@ -36,6 +36,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("--template", type=Path, default=PROJECT_ROOT / "template.yaml")
     parser.add_argument("--samconfig", type=Path, default=PROJECT_ROOT / "samconfig.toml")
+    parser.add_argument(
+        "--with-extension",
+        action="store_true",
+        help="the pipeline runs a Lambda extension: count the ExtensionOverhead metric its new-style traces "
+        "add (without one, nothing emits it)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -43,14 +49,16 @@ def run(args: argparse.Namespace) -> int:
     from cost.model import load_prices, monthly_cost, synthetics_canary_cost
 
     prices = load_prices()
-    deployment = deployment_for(args.template, args.samconfig, args.config_env)
+    deployment = deployment_for(args.template, args.samconfig, args.config_env, extension=args.with_extension)
     lines = monthly_cost(deployment, prices)
     canary = synthetics_canary_cost(deployment, prices)
     print(render(lines, canary, deployment, prices, args.config_env))
     return 0
 
 
-def deployment_for(template_path: Path, samconfig_path: Path, config_env: str) -> Any:
+def deployment_for(
+    template_path: Path, samconfig_path: Path, config_env: str, *, extension: bool = False
+) -> Any:
     from cost.metrics_count import count_alarms, count_custom_metrics
     from cost.model import Deployment
     from demo.template import load_template
@@ -60,7 +68,11 @@ def deployment_for(template_path: Path, samconfig_path: Path, config_env: str) -
     template = load_template(template_path)
     values: dict[str, Any] = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
     values.update(parameter_overrides(samconfig_path, config_env))
-    deployment = Deployment(alarms=count_alarms(template), custom_metrics=count_custom_metrics())
+    deployment = Deployment(
+        alarms=count_alarms(template),
+        custom_metrics=count_custom_metrics(extension=extension),
+        extension=extension,
+    )
     types = {field.name: field.type for field in fields(Deployment)}
     numbers: dict[str, Any] = {}
     for parameter, field_name in PARAMETERS.items():
@@ -126,4 +138,9 @@ def render(lines: list[Any], canary: Any, deployment: Any, prices: dict[str, Any
         f"${canary.unit_price}), before its own Lambda, S3 and logs, and it sees one request per run, "
         "not the parts of each.",
     ]
+    if not deployment.extension:
+        out.append(
+            "not counted: ExtensionOverhead (one metric a function), emitted only where a function runs a "
+            "Lambda extension; --with-extension counts it."
+        )
     return "\n".join(out)

@@ -11,15 +11,18 @@ from reporter.windows import Window
 PIPELINE_FUNCTION_METRICS = ("ItemsWritten", "DuplicatesSkipped", "RecordsFailed")
 
 
-def count_custom_metrics(functions: int = 1, calls_per_function: int = 1) -> int:
+def count_custom_metrics(functions: int = 1, calls_per_function: int = 1, *, extension: bool = False) -> int:
     """Distinct metric name + dimension values: the reporter's for a window with `functions` functions
-    each making `calls_per_function` kinds of call, the generator's, and the pipeline's own."""
+    each making `calls_per_function` kinds of call, the generator's, and the pipeline's own. `extension`:
+    the functions run a Lambda extension, so their new-style traces carry `aws:extensionOverhead`."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     figures = WindowFigures(Window(start, start + timedelta(minutes=5)), generated=1, complete=1)
     figures.end_to_end_ms.append(1.0)
     figures.s3_notification_ms.append(1.0)
     for function in range(functions):
-        figures.functions[f"f{function}"] = FunctionFigures(1, 1, 0, [1.0], [1.0], [1.0], [1.0])
+        figures.functions[f"f{function}"] = FunctionFigures(
+            1, 1, 0, [1.0], [1.0], [1.0], [1.0], [1.0] if extension else []
+        )
         for call in range(calls_per_function):
             figures.calls[(f"f{function}", f"s{call}", "op")] = CallFigures([1.0], 0, 0, 0)
     distinct = set()

@@ -32,6 +32,7 @@ class Deployment:
     dashboards: int = 1
     kms_keys: int = 1
     custom_metrics: int = 26
+    extension: bool = False  # the pipeline runs a Lambda extension (its traces carry aws:extensionOverhead)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def window_emf_lines(figures: WindowFigures, namespace: str, pipeline: str) -> l
                 ("DwellTime", milliseconds, function_figures.dwell_ms),
                 ("InvocationDuration", milliseconds, function_figures.invocation_ms),
                 ("OverheadDuration", milliseconds, function_figures.overhead_ms),
+                # No values, no metric: only functions with a Lambda extension have this one (and cost it).
+                ("ExtensionOverhead", milliseconds, function_figures.extension_overhead_ms),
             ],
             figures,
         )

@@ -16,6 +16,8 @@ class FunctionFigures:
     dwell_ms: list[float] = field(default_factory=list)
     invocation_ms: list[float] = field(default_factory=list)
     overhead_ms: list[float] = field(default_factory=list)
+    # Only new-style traces of a function with an extension carry it: empty (no metric) everywhere else.
+    extension_overhead_ms: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class WindowFigures:
             ("dwell_ms", figures.dwell_ms),
             ("invocation_ms", figures.invocation_ms),
             ("overhead_ms", figures.overhead_ms),
+            ("extension_overhead_ms", figures.extension_overhead_ms),
         ):
             value = invocation.get(name)
             if value is not None:

@@ -14,7 +14,7 @@ from reporter.windows import Window
 CONTRACT_METRICS = {
     "TransactionsGenerated", "TransactionsComplete", "TransactionsLost", "SuccessRate", "EndToEndLatency",
     "S3NotificationLatency", "Invocations", "ColdStarts", "FunctionErrors", "InitDuration", "DwellTime",
-    "InvocationDuration", "OverheadDuration", "CallLatency", "CallErrors", "CallThrottles", "CallFaults",
+    "InvocationDuration", "OverheadDuration", "ExtensionOverhead", "CallLatency", "CallErrors", "CallThrottles", "CallFaults",
     "ObjectsUploaded", "UploadFailures", "ScheduleLag", "PutLatency", "TracesRetrieved", "XRayApiCalls",
 }  # fmt: skip
 
@@ -25,7 +25,7 @@ def emitted_metrics() -> dict[str, set[str]]:
     figures = WindowFigures(Window(start, start + timedelta(minutes=5)), generated=2, complete=1, lost=1)
     figures.end_to_end_ms.append(300.0)
     figures.s3_notification_ms.append(90.0)
-    figures.functions["fn"] = FunctionFigures(1, 1, 0, [200.0], [30.0], [40.0], [1.0])
+    figures.functions["fn"] = FunctionFigures(1, 1, 0, [200.0], [30.0], [40.0], [1.0], [8.0])
     figures.calls[("fn", "DynamoDB", "PutItem")] = CallFigures([12.0], 0, 0, 0)
     found: dict[str, set[str]] = {}
     for line in window_emf_lines(figures, "TraceCanary", "stack"):

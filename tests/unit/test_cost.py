@@ -52,3 +52,13 @@ def test_bad_samconfig_is_one_clear_error(tmp_path: Path) -> None:
         parameter_overrides(samconfig, "default")
     with pytest.raises(UserError, match="has no environment 'prod'"):
         parameter_overrides(samconfig, "prod")
+
+
+def test_extension_overhead_is_counted_only_for_functions_with_an_extension() -> None:
+    assert count_custom_metrics(extension=True) == count_custom_metrics() + 1
+    assert count_custom_metrics(functions=2, extension=True) == count_custom_metrics(functions=2) + 2
+    plain = deployment_for(PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml", "default")
+    with_extension = deployment_for(
+        PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml", "default", extension=True
+    )
+    assert with_extension.custom_metrics == plain.custom_metrics + 1

@@ -128,3 +128,31 @@ def test_more_than_100_values_spill_into_more_lines_and_lose_none() -> None:
     assert all(len(chunk) <= 100 for chunk in chunks)
     assert [value for chunk in chunks for value in chunk] == [float(value) for value in range(250)]
     assert sum(line.get("TransactionsGenerated", [0.0])[0] for line in lines) == 250.0  # counted once
+
+
+def test_extension_overhead_is_a_metric_only_where_traces_carry_it() -> None:
+    without = WindowFigures(WINDOW, generated=1, complete=1)
+    without.add_invocation(invocation(format="v2", runtime_overhead_ms=1.2, extension_overhead_ms=None))
+    names = {
+        metric["Name"]
+        for line in window_emf_lines(without, "TraceCanary", "tc")
+        for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    assert "ExtensionOverhead" not in names  # no metric, so nothing to pay for
+    assert "OverheadDuration" in names
+
+    with_extension = WindowFigures(WINDOW, generated=2, complete=2)
+    with_extension.add_invocation(invocation(format="v2", extension_overhead_ms=330.277))
+    with_extension.add_invocation(invocation(function="tc-other", format="v2", extension_overhead_ms=None))
+    [line] = [
+        line
+        for line in window_emf_lines(with_extension, "TraceCanary", "tc")
+        if any(m["Name"] == "ExtensionOverhead" for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"])
+    ]
+    assert line["FunctionName"] == "tc-pipeline"
+    assert line["ExtensionOverhead"] == [330.277]
+    unit = next(
+        m for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"] if m["Name"] == "ExtensionOverhead"
+    )
+    assert unit["Unit"] == "Milliseconds"
+    assert line["_aws"]["Timestamp"] == START_MS
