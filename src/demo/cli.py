@@ -2,8 +2,11 @@
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
+
+from demo.runtime_config import DEFAULT_TRACE_FORMAT, TRACE_FORMATS
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -29,6 +32,21 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--seed", type=int, default=7, help="seed of the traffic and the faults (default 7)")
     parser.add_argument(
         "--output-dir", type=Path, default=Path(".demo"), help="where files go (default .demo)"
+    )
+    parser.add_argument(
+        "--lambda-trace-format",
+        choices=TRACE_FORMATS,
+        default=DEFAULT_TRACE_FORMAT,
+        help="the style of Lambda's function segments: v2, the new style (no Invocation subsegment, "
+        "annotations aws:responseLatency, ...), or v1, the old one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--extension-overhead-ms",
+        type=_non_negative_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="emulate a Lambda extension on the pipeline: its environment stays busy MS after each "
+        "response (default 0: no extension)",
     )
     parser.set_defaults(run=run)
 
@@ -71,6 +89,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of milliseconds, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be 0 or more milliseconds, got {text}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     from common.errors import UserError
     from demo.loop import DemoOptions, run_demo
@@ -89,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         inject=args.inject,
         seed=args.seed,
         output_dir=args.output_dir,
+        lambda_trace_format=args.lambda_trace_format,
+        extension_overhead_ms=args.extension_overhead_ms,
     )
     demo = run_demo(options, sys.stdout)
     windows = [int(window.timestamp() * 1000) for window in demo.windows]

@@ -5,10 +5,12 @@ created on demand, so each environment's first invocation is a real cold start. 
 the queue until an environment is free (its `Dwell Time`); each try is an `Attempt #N`. A failed try is
 retried after a delay (Lambda waits minutes; here `retry_delay_seconds`, doubling), and after the last one
 the event goes to the on-failure destination. Segments go to the X-Ray daemon over UDP: per attempt the
-`AWS::Lambda::Function` segment (`Initialization` on a cold start, `Invocation`, `Overhead`), and once the
-event is done the `AWS::Lambda` service segment (HTTP 202, `Dwell Time`, `Attempt #N`). The handler's own
-subsegments come from the X-Ray SDK in the worker with `parent_id` = the `Invocation` id (the Parent of its
-`_X_AMZN_TRACE_ID`); the daemon nests them there.
+`AWS::Lambda::Function` segment, in the function's `trace_format` (lambda_segments.py: v2 by default, v1 on
+request), and once the event is done the `AWS::Lambda` service segment (HTTP 202, `Dwell Time`,
+`Attempt #N`). The handler's own subsegments come from the X-Ray SDK in the worker with `parent_id` = the
+Parent of its `_X_AMZN_TRACE_ID` (v1: the `Invocation` id; v2: the function segment's own id); the daemon
+nests them there. A function with `extension_overhead_ms` keeps its environment busy that long after each
+response, as a Lambda extension's post-invoke work does.
 """
 
 import contextlib
@@ -26,7 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
 
-from demo.lambda_segments import Attempt, function_segment, new_segment_id, service_segment
+from demo.lambda_segments import (
+    Attempt,
+    Interval,
+    function_segment,
+    handler_parent_id,
+    new_segment_id,
+    service_segment,
+)
 from demo.runtime_config import FunctionConfig, retry_delays
 from demo.runtime_environment import Environment, EnvironmentLostError
 from demo.runtime_failures import FailureDestination, on_failure_record, sqs_destination
@@ -59,8 +68,9 @@ class TraceHeader:
         root = fields.get("Root") or new_trace_id()
         return cls(root=root, parent=fields.get("Parent") or None, sampled=fields.get("Sampled", "1") != "0")
 
-    def for_invocation(self, invocation_id: str) -> str:
-        return f"Root={self.root};Parent={invocation_id};Sampled={1 if self.sampled else 0}"
+    def for_invocation(self, parent_id: str) -> str:
+        """The handler's `_X_AMZN_TRACE_ID`: this trace, `parent_id` the part its subsegments attach to."""
+        return f"Root={self.root};Parent={parent_id};Sampled={1 if self.sampled else 0}"
 
 
 @dataclass(frozen=True)
@@ -275,7 +285,7 @@ class FunctionService:
         job = Job(
             event=delivery.event,
             request_id=delivery.request_id,
-            trace_header=delivery.trace.for_invocation(attempt.invocation_id),
+            trace_header=delivery.trace.for_invocation(handler_parent_id(attempt, self.config.trace_format)),
             sequence=delivery.sequence,
             attempt=number,
             injected_error=self.config.faults.decides("error", self.config.name, delivery.sequence, number),
@@ -286,11 +296,13 @@ class FunctionService:
             error = result.error
         except EnvironmentLostError as lost:
             error = lost.error
+        responded = time.time()  # the service has the response (or knows the environment is gone)
+        extension = self._run_extension(responded) if result is not None and slot.environment.usable else None
         ended = time.time()
         with self._condition:
             if self._closed:
                 return  # the runtime stopped under this attempt: nothing more to report
-        self._fill_attempt(attempt, started, ended, result, error)
+        self._fill_attempt(attempt, (started, responded, ended), result, error, extension)
         delivery.attempts.append(attempt)
         delivery.environments.append(slot.number)
         if result is not None and result.initialization is not None:
@@ -303,6 +315,7 @@ class FunctionService:
                     function_name=self.config.name,
                     function_arn=self.config.arn,
                     attempt=attempt,
+                    trace_format=self.config.trace_format,
                 )
             )
         with self._condition:
@@ -321,10 +334,23 @@ class FunctionService:
         if not retry:
             self._finish(delivery, "failed" if error else "succeeded", result)
 
+    def _run_extension(self, responded: float) -> Interval | None:
+        """An emulated extension's post-invoke work: the environment is not free until it is done."""
+        if self.config.extension_overhead_ms <= 0:
+            return None
+        time.sleep(self.config.extension_overhead_ms / 1000)
+        return (responded, time.time())
+
     @staticmethod
     def _fill_attempt(
-        attempt: Attempt, started: float, ended: float, result: JobResult | None, error: ErrorInfo | None
+        attempt: Attempt,
+        times: tuple[float, float, float],
+        result: JobResult | None,
+        error: ErrorInfo | None,
+        extension: Interval | None,
     ) -> None:
+        """`times`: the event left the queue, the service had the response, the environment was free."""
+        started, responded, ended = times
         attempt.interval = (started, ended)
         if result is None:  # the environment was lost: all Lambda knows is when the try began and ended
             attempt.function = attempt.invocation = (started, ended)
@@ -334,6 +360,8 @@ class FunctionService:
             attempt.function = (function_start, result.finished_at)
             attempt.invocation = result.invocation
             attempt.overhead = (result.invocation[1], result.finished_at)
+            attempt.response = (result.finished_at, responded)
+            attempt.extension = extension
         if error is not None:
             attempt.error = error.message or error.error_type
             attempt.error_type = error.error_type

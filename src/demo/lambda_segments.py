@@ -1,14 +1,29 @@
 """X-Ray segment documents as the Lambda service writes them for an asynchronous invoke (S3, SNS, ...).
 
-Shapes follow real traces (see ../shared/fixtures/xray/): an `AWS::Lambda` service segment (HTTP 202, a
-`Dwell Time` and one `Attempt #N` subsegment per try) whose parent is the caller's subsegment, and per
-attempt an `AWS::Lambda::Function` segment (parent: that attempt) with `Initialization` on a cold start,
-`Invocation` holding the handler's own subsegments, and `Overhead`.
+Both styles of function segment that are live on AWS (DESIGN.md, "Lambda's two trace formats"):
+- **v1** (old style), shaped on real traces (see ../shared/fixtures/xray/): `Initialization` on a cold
+  start, `Invocation` holding the handler's own subsegments (the handler's trace header names its id as
+  Parent) and `Overhead`; each phase and the segment's `aws` block name the function's ARN.
+- **v2** (new style), shaped on the one complete real example seen (2024, Node.js, with an extension): no
+  `Invocation`, the handler's subsegments hang off the function segment itself (the header names the
+  segment's id); `Init` on a cold start; `Overhead`, starting when the handler returned and lasting the
+  runtime's and the extension's work; annotations (ms, 3 decimals) `aws:responseLatency`,
+  `aws:runtimeOverhead`, `aws:responseDuration` and, only with an extension, `aws:extensionOverhead`, which
+  add up to the segment's duration; the `aws` block holds `cloudwatch_logs` only.
+In both, the `AWS::Lambda` service segment (HTTP 202, a `Dwell Time` and one `Attempt #N` subsegment per try)
+has the caller's subsegment as parent, and each attempt's function segment has that attempt as parent.
+
+Not reproduced: synchronous invokes (no `Dwell Time`, the function's parent the service segment itself);
+SnapStart's `Restore`; the Lambda guide's other spelling `aws.responseLatency`; the in-progress copies of a
+function segment Lambda may send while an attempt runs. What v2 writes for an attempt whose environment was
+lost (a timeout, a crash) is not documented: here `aws:responseLatency` over the whole attempt, no Overhead.
 """
 
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+
+from demo.runtime_config import TraceFormat
 
 Interval = tuple[float, float]
 
@@ -26,14 +41,21 @@ class Attempt:
     invocation: Interval
     overhead: Interval | None = None
     initialization: Interval | None = None  # set on a cold start
+    response: Interval | None = None  # the runtime had the response ready -> the Lambda service has it
+    extension: Interval | None = None  # an extension's post-invoke work: the environment still busy
     handler_subsegments: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # the error message when the handler failed
     request_id: str = field(default_factory=lambda: secrets.token_hex(16))
     error_type: str = "Error"  # the exception's class name, as the runtime reports it
-    # Ids known before the attempt runs: the runtime puts invocation_id in the handler's trace header.
+    # Ids known before the attempt runs: the handler's trace header names one (handler_parent_id).
     attempt_id: str = field(default_factory=new_segment_id)  # the `Attempt #N` subsegment
     segment_id: str = field(default_factory=new_segment_id)  # the function segment
-    invocation_id: str = field(default_factory=new_segment_id)  # its `Invocation` subsegment
+    invocation_id: str = field(default_factory=new_segment_id)  # its `Invocation` subsegment (v1 only)
+
+
+def handler_parent_id(attempt: Attempt, trace_format: TraceFormat) -> str:
+    """The Parent of the handler's `_X_AMZN_TRACE_ID`: where the X-Ray SDK attaches its subsegments."""
+    return attempt.invocation_id if trace_format == "v1" else attempt.segment_id
 
 
 def async_invocation_segments(
@@ -45,8 +67,12 @@ def async_invocation_segments(
     accepted_at: float,
     attempts: list[Attempt],
     dwell_end: float | None = None,
+    trace_format: TraceFormat = "v1",
 ) -> list[dict[str, Any]]:
-    """The service segment and one function segment per attempt, as Lambda sends them to X-Ray."""
+    """The service segment and one function segment per attempt, as Lambda sends them to X-Ray.
+
+    `trace_format` is v1 unless asked: the reporter's test transactions are built on that style.
+    """
     service = service_segment(
         trace_id=trace_id,
         parent_id=parent_id,
@@ -58,7 +84,11 @@ def async_invocation_segments(
     )
     functions = [
         function_segment(
-            trace_id=trace_id, function_name=function_name, function_arn=function_arn, attempt=attempt
+            trace_id=trace_id,
+            function_name=function_name,
+            function_arn=function_arn,
+            attempt=attempt,
+            trace_format=trace_format,
         )
         for attempt in attempts
     ]
@@ -118,10 +148,24 @@ def service_segment(
 
 
 def function_segment(
-    *, trace_id: str, function_name: str, function_arn: str, attempt: Attempt
+    *, trace_id: str, function_name: str, function_arn: str, attempt: Attempt, trace_format: TraceFormat
 ) -> dict[str, Any]:
     """The `AWS::Lambda::Function` segment of one attempt; its parent is the `Attempt #N` subsegment."""
+    if trace_format == "v1":
+        return _v1_function_segment(trace_id, function_name, function_arn, attempt)
+    return _v2_function_segment(trace_id, function_name, attempt)
+
+
+def _v1_function_segment(
+    trace_id: str, function_name: str, function_arn: str, attempt: Attempt
+) -> dict[str, Any]:
     phase_aws = {"function_arn": function_arn}
+    function_end, overhead = attempt.function[1], attempt.overhead
+    if attempt.extension is not None:
+        # v1's Overhead lasts until the environment may take the next event: an extension's work included.
+        busy = _seconds(attempt.extension)
+        function_end += busy
+        overhead = (overhead[0], overhead[1] + busy) if overhead is not None else None
     subsegments: list[dict[str, Any]] = []
     if attempt.initialization is not None:
         subsegments.append(_phase("Initialization", attempt.initialization, phase_aws))
@@ -131,13 +175,13 @@ def function_segment(
     if attempt.error:
         invocation["error"] = True
     subsegments.append(invocation)
-    if attempt.overhead is not None:
-        subsegments.append(_phase("Overhead", attempt.overhead, phase_aws))
+    if overhead is not None:
+        subsegments.append(_phase("Overhead", overhead, phase_aws))
     segment: dict[str, Any] = {
         "id": attempt.segment_id,
         "name": function_name,
         "start_time": attempt.function[0],
-        "end_time": attempt.function[1],
+        "end_time": function_end,
         "trace_id": trace_id,
         "parent_id": attempt.attempt_id,
         "aws": {
@@ -148,10 +192,70 @@ def function_segment(
         "origin": "AWS::Lambda::Function",
         "subsegments": subsegments,
     }
+    _flag_error(segment, attempt)
+    return segment
+
+
+def _v2_function_segment(trace_id: str, function_name: str, attempt: Attempt) -> dict[str, Any]:
+    """Laid out as the real example is: the segment's duration is the sum of the four annotations, in
+    this order: the handler, then `Overhead` (the runtime's work, then the extension's), then the response.
+    """
+    start = attempt.function[0]
+    subsegments: list[dict[str, Any]] = []
+    if attempt.initialization is not None:
+        subsegments.append(_v2_phase("Init", attempt.initialization))  # before the segment's start
+    subsegments.extend(attempt.handler_subsegments)
+    if attempt.overhead is None:  # the environment was lost: Lambda only knows when the attempt ended
+        end = attempt.function[1]
+        annotations = {"aws:responseLatency": _ms(end - start)}
+    else:
+        handler_returned = attempt.invocation[1]
+        runtime_done = attempt.overhead[1]
+        extension = _seconds(attempt.extension) if attempt.extension is not None else 0.0
+        response = max(0.0, _seconds(attempt.response)) if attempt.response is not None else 0.0
+        overhead_end = runtime_done + extension
+        end = overhead_end + response
+        subsegments.append(_v2_phase("Overhead", (handler_returned, overhead_end)))
+        annotations = {
+            "aws:responseLatency": _ms(handler_returned - start),
+            "aws:runtimeOverhead": _ms(runtime_done - handler_returned),
+        }
+        if attempt.extension is not None:
+            annotations["aws:extensionOverhead"] = _ms(extension)
+        annotations["aws:responseDuration"] = _ms(response)
+    segment: dict[str, Any] = {
+        "id": attempt.segment_id,
+        "name": function_name,
+        "start_time": start,
+        "trace_id": trace_id,
+        "end_time": end,
+        "parent_id": attempt.attempt_id,
+        "aws": {"cloudwatch_logs": [{"log_group": f"/aws/lambda/{function_name}"}]},
+        "annotations": annotations,
+        "origin": "AWS::Lambda::Function",
+    }
+    if subsegments:
+        segment["subsegments"] = subsegments
+    _flag_error(segment, attempt)
+    return segment
+
+
+def _flag_error(segment: dict[str, Any], attempt: Attempt) -> None:
     if attempt.error:
         segment["error"] = True
         segment["cause"] = {"exceptions": [{"message": attempt.error, "type": attempt.error_type}]}
-    return segment
+
+
+def _seconds(interval: Interval) -> float:
+    return interval[1] - interval[0]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _v2_phase(name: str, interval: Interval) -> dict[str, Any]:
+    return {"id": new_segment_id(), "name": name, "start_time": interval[0], "end_time": interval[1]}
 
 
 def _phase(name: str, interval: Interval, aws: dict[str, str], phase_id: str | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import boto3
 from demo.lambda_runtime import DirectoryLogSink, local_lambda
 from demo.local_stack import LocalStack, create_local_stack
 from demo.moto_server import moto_server
-from demo.runtime_config import FunctionConfig, parse_faults
+from demo.runtime_config import DEFAULT_TRACE_FORMAT, FunctionConfig, TraceFormat, parse_faults
 from demo.s3_router import S3NotificationRouter
 from demo.xray_daemon import xray_daemon
 
@@ -37,6 +37,8 @@ class DemoOptions:
     seed: int = 7
     output_dir: Path = Path(".demo")
     stack_name: str = "tracecanary-demo"
+    lambda_trace_format: TraceFormat = DEFAULT_TRACE_FORMAT  # of every function's segments
+    extension_overhead_ms: float = 0.0  # an emulated extension on the pipeline function; 0: none
 
 
 @dataclass
@@ -63,7 +65,8 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
         print(
             f"local AWS (moto) at {aws.endpoint_url}; stack {stack.stack_name} from template.yaml", file=out
         )
-        functions = _functions(options, stack, aws.environment())
+        print(_lambda_description(options), file=out)
+        functions = function_configs(options, stack, aws.environment())
         pipeline, generator, reporter = functions
         for old in (options.output_dir / "logs").glob("*.log"):
             old.unlink()  # each run's logs are its own: the sink appends
@@ -116,7 +119,18 @@ def _process_environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _functions(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> list[FunctionConfig]:
+def _lambda_description(options: DemoOptions) -> str:
+    """Which of Lambda's trace formats the run writes, so a reader of its traces knows what to expect."""
+    style = "new" if options.lambda_trace_format == "v2" else "old"
+    described = f"local Lambda: trace format {options.lambda_trace_format} ({style}-style function segments)"
+    if options.extension_overhead_ms > 0:
+        described += (
+            f"; the pipeline's extension works {options.extension_overhead_ms:g} ms after each response"
+        )
+    return described
+
+
+def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> list[FunctionConfig]:
     """The template's three functions, configured as template.yaml configures them, pointed at moto."""
     span = options.count / options.rate if options.arrival != "burst" else 0.0
     shared = {**aws, "PIPELINE_NAME": stack.stack_name, "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary"}
@@ -127,6 +141,8 @@ def _functions(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> 
         concurrency=options.concurrency,
         on_failure_queue_url=stack.failure_queue_url,
         faults=parse_faults(options.inject, seed=options.seed),
+        trace_format=options.lambda_trace_format,
+        extension_overhead_ms=options.extension_overhead_ms,
     )
     generator = FunctionConfig(
         name=f"{stack.stack_name}-generator",
@@ -145,6 +161,7 @@ def _functions(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> 
         concurrency=1,
         timeout_seconds=span + 60,
         max_retry_attempts=0,  # as in template.yaml: a late re-run would plan traffic outside its window
+        trace_format=options.lambda_trace_format,
     )
     reporter = FunctionConfig(
         name=f"{stack.stack_name}-reporter",
@@ -161,6 +178,7 @@ def _functions(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> 
         concurrency=1,
         timeout_seconds=300,
         max_retry_attempts=0,
+        trace_format=options.lambda_trace_format,
     )
     return [pipeline, generator, reporter]
 

@@ -1,14 +1,22 @@
 """Settings of the local Lambda runtime: one function's configuration, retries, and injected faults."""
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 PYTHON_RUNTIME = "python3.13"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # LocalLambdaContext's account
 CODE_ROOT = Path(__file__).resolve().parents[1]  # src/, what `sam build` packages as the function's code
+
+# Lambda's two styles of function segment (DESIGN.md, "Lambda's two trace formats"); lambda_segments.py
+# builds both. Named here, not there, so the worker process's import stays as light as Lambda's bootstrap.
+TraceFormat = Literal["v1", "v2"]
+TRACE_FORMATS: tuple[TraceFormat, ...] = ("v1", "v2")
+DEFAULT_TRACE_FORMAT: TraceFormat = "v2"  # every function on AWS is moving to the new style
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ class FunctionConfig:
     code_root: Path = CODE_ROOT
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
+    trace_format: TraceFormat = DEFAULT_TRACE_FORMAT  # the style of the function segments sent to X-Ray
+    # An emulated Lambda extension: after each response the environment stays busy this long (its
+    # post-invoke work) before it takes the next event; 0: no extension.
+    extension_overhead_ms: float = 0.0
 
     def __post_init__(self) -> None:
         module, dot, function = self.handler.rpartition(".")
@@ -109,6 +121,10 @@ class FunctionConfig:
             raise ValueError(f"concurrency {self.concurrency}: at least 1")
         if not 0 <= self.max_retry_attempts <= 2:
             raise ValueError(f"max_retry_attempts {self.max_retry_attempts}: Lambda allows 0 to 2")
+        if self.trace_format not in TRACE_FORMATS:
+            raise ValueError(f"trace_format {self.trace_format!r}: expected {' or '.join(TRACE_FORMATS)}")
+        if not (math.isfinite(self.extension_overhead_ms) and self.extension_overhead_ms >= 0):
+            raise ValueError(f"extension_overhead_ms {self.extension_overhead_ms}: 0 or more milliseconds")
 
     @property
     def arn(self) -> str:

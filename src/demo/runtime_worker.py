@@ -41,7 +41,8 @@ class EnvironmentSpec:
 class Job:
     event: Any
     request_id: str
-    trace_header: str  # Root=...;Parent=<the Invocation subsegment id>;Sampled=1
+    # Root=...;Parent=<v1: the Invocation subsegment id, v2: the function segment id>;Sampled=1
+    trace_header: str
     sequence: int  # the event's number, for seeded fault decisions
     attempt: int
     injected_error: bool = False

@@ -14,8 +14,9 @@ from reporter.windows import Window
 CONTRACT_METRICS = {
     "TransactionsGenerated", "TransactionsComplete", "TransactionsLost", "SuccessRate", "EndToEndLatency",
     "S3NotificationLatency", "Invocations", "ColdStarts", "FunctionErrors", "InitDuration", "DwellTime",
-    "InvocationDuration", "OverheadDuration", "ExtensionOverhead", "CallLatency", "CallErrors", "CallThrottles", "CallFaults",
-    "ObjectsUploaded", "UploadFailures", "ScheduleLag", "PutLatency", "TracesRetrieved", "XRayApiCalls",
+    "InvocationDuration", "OverheadDuration", "ExtensionOverhead", "CallLatency", "CallErrors",
+    "CallThrottles", "CallFaults", "ObjectsUploaded", "UploadFailures", "ScheduleLag", "PutLatency",
+    "TracesRetrieved", "XRayApiCalls",
 }  # fmt: skip
 
 

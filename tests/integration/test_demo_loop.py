@@ -21,9 +21,20 @@ def emf_sum(tmp_path: Path, metric: str) -> float:
     return sum(sum(line[metric]) for line in lines if metric in line)
 
 
-def test_a_small_run_is_complete_and_consistent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    summary, printed = run_demo(tmp_path, capsys, "--count", "8", "--concurrency", "2")
+@pytest.mark.parametrize("trace_format", ["v1", "v2"])
+def test_a_small_run_is_complete_and_consistent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], trace_format: str
+) -> None:
+    summary, printed = run_demo(
+        tmp_path, capsys, "--count", "8", "--concurrency", "2", "--lambda-trace-format", trace_format
+    )
 
+    style = {"v1": "old", "v2": "new"}[trace_format]
+    assert (
+        printed.splitlines()[1]
+        == f"local Lambda: trace format {trace_format} ({style}-style function segments)"
+    )
+    assert summary["options"]["lambda_trace_format"] == trace_format
     assert summary["transactions"] == {"generated": 8, "complete": 8, "lost": 0, "success_rate": 100.0}
     assert "transactions  generated 8  complete 8  lost 0  success rate 100.0 %" in printed
     assert "alarm preview" in printed
@@ -42,11 +53,34 @@ def test_a_small_run_is_complete_and_consistent(tmp_path: Path, capsys: pytest.C
     assert sum(invocation.cold_start for invocation in invocations) == runtime["cold_starts"]
     assert 1 <= runtime["cold_starts"] <= 2
     assert all(invocation.init_ms is not None for invocation in invocations if invocation.cold_start)
+    assert summary["counts"]["ColdStarts"] == runtime["cold_starts"]
     for invocation in invocations:
+        assert invocation.format == trace_format
         assert invocation.complete
+        assert invocation.invocation_ms is not None
         assert invocation.dwell_ms is not None
         assert invocation.attempts == 1
         assert invocation.s3_notification_ms is not None
+        assert [(call.service, call.operation) for call in invocation.calls] == [("DynamoDB", "PutItem")]
+
+
+def test_an_emulated_extension_is_traced_and_summed_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary, printed = run_demo(tmp_path, capsys, "--count", "4", "--extension-overhead-ms", "25")
+
+    assert printed.splitlines()[1] == (
+        "local Lambda: trace format v2 (new-style function segments); "
+        "the pipeline's extension works 25 ms after each response"
+    )
+    assert summary["options"]["extension_overhead_ms"] == 25
+    assert summary["transactions"]["complete"] == 4
+    invocations = analyze(json.loads((tmp_path / "traces.json").read_text())).invocations
+    assert len(invocations) == 4  # the pipeline's: the transactions' traces
+    for invocation in invocations:
+        assert invocation.format == "v2"
+        assert invocation.extension_overhead_ms is not None
+        assert invocation.extension_overhead_ms >= 25
         assert [(call.service, call.operation) for call in invocation.calls] == [("DynamoDB", "PutItem")]
 
 
@@ -69,6 +103,25 @@ def test_injected_faults_are_counted_and_raise_the_matching_alarms(
     lost_keys = [item for item in summary["not_complete"] if item["verdict"] == "lost"]
     assert len(lost_keys) == transactions["lost"]
     assert all(item["trace_id"].startswith("1-") for item in lost_keys)
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("--lambda-trace-format", "v0"), "argument --lambda-trace-format: invalid choice: 'v0'"),
+        (("--extension-overhead-ms", "-1"), "argument --extension-overhead-ms: must be 0 or more"),
+    ],
+)
+def test_bad_lambda_settings_stop_the_demo_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], words: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--output-dir", str(tmp_path), *words])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "summary.json").exists()
 
 
 def test_a_bad_inject_spec_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,9 @@
 """The local X-Ray daemon and Lambda runtime against moto: the real pipeline handler, traced as on AWS.
 
 S3 events come from moto's S3 -> SQS notifications; each object's trace starts with a generator segment
-(its PutObject subsegment is the Parent of the header S3 passes on), as the generator sends it.
+(its PutObject subsegment is the Parent of the header S3 passes on), as the generator sends it. The function
+segments come in both of Lambda's formats (v2 by default); the real X-Ray SDK in the handler attaches its
+subsegments under `Invocation` (v1) or directly under the function segment (v2).
 """
 
 import json
@@ -18,13 +20,14 @@ import pytest
 from demo.lambda_runtime import LocalLambda, local_lambda
 from demo.local_stack import LocalStack, create_local_stack
 from demo.moto_server import LocalAws
-from demo.runtime_config import FaultInjection, FunctionConfig
+from demo.runtime_config import FaultInjection, FunctionConfig, TraceFormat
 from demo.s3_notifications import receive_s3_events
 from demo.xray_daemon import XRayDaemon, encode_datagram, send_document, xray_daemon
 from generator.segments import PutCall, TraceContext, put_object_segment
 from traces.analysis import AnalysisResult, analyze
 
 FUNCTION = "tc-ll-pipeline"
+BOTH_FORMATS = pytest.mark.parametrize("trace_format", ["v1", "v2"])
 
 
 @pytest.fixture
@@ -124,12 +127,21 @@ def run(runtime: LocalLambda, daemon: XRayDaemon, uploads: list[Upload]) -> None
     assert daemon.flush()
 
 
+def function_documents(response: dict[str, Any]) -> list[dict[str, Any]]:
+    documents = [
+        json.loads(segment["Document"]) for trace in response["Traces"] for segment in trace["Segments"]
+    ]
+    return [document for document in documents if document.get("origin") == "AWS::Lambda::Function"]
+
+
+@BOTH_FORMATS
 def test_the_pipeline_runs_and_traces_as_on_lambda(
-    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon
+    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon, trace_format: TraceFormat
 ) -> None:
     uploads = upload_traced(stack, daemon, 5)
     log = Lines()
-    with local_lambda(daemon.address, pipeline(local_aws, stack, concurrency=2), log=log) as runtime:
+    config = pipeline(local_aws, stack, concurrency=2, trace_format=trace_format)
+    with local_lambda(daemon.address, config, log=log) as runtime:
         run(runtime, daemon, uploads)
         outcomes = runtime.outcomes()
         stats = runtime.stats()[FUNCTION]
@@ -142,6 +154,7 @@ def test_the_pipeline_runs_and_traces_as_on_lambda(
     assert len(result.invocations) == 5
     for invocation in result.invocations:
         assert invocation.function == FUNCTION
+        assert invocation.format == trace_format
         assert invocation.dwell_ms is not None
         assert invocation.attempts == 1
         assert invocation.s3_notification_ms is not None
@@ -150,9 +163,21 @@ def test_the_pipeline_runs_and_traces_as_on_lambda(
         assert (invocation.init_ms is not None) == invocation.cold_start
         assert not invocation.function_error
         assert invocation.complete
-        [call] = invocation.calls  # the handler's PutItem, under Invocation
+        [call] = invocation.calls  # the handler's PutItem: under Invocation (v1), the segment (v2)
         assert (call.service, call.operation, call.resource) == ("DynamoDB", "PutItem", stack.items_table)
         assert (call.error, call.fault, call.throttle) == (False, False, False)
+        assert invocation.extension_overhead_ms is None  # no extension
+        if trace_format == "v2":
+            assert invocation.runtime_overhead_ms is not None
+            assert invocation.response_duration_ms is not None
+        else:
+            assert (invocation.runtime_overhead_ms, invocation.response_duration_ms) == (None, None)
+    # Where the real X-Ray SDK's subsegments landed, through the daemon.
+    for function in function_documents(response):
+        phases = {part["name"]: part for part in function["subsegments"]}
+        holder = phases["Invocation"] if trace_format == "v1" else function
+        assert "## lambda_handler" in [part["name"] for part in holder["subsegments"]]
+        assert ("Invocation" in phases) == (trace_format == "v1")
     # Cold exactly on each environment's first use.
     by_trace = {invocation.trace_id: invocation for invocation in result.invocations}
     first_use: dict[int, float] = {}
@@ -184,11 +209,14 @@ def test_the_pipeline_runs_and_traces_as_on_lambda(
     assert sum("Init Duration: " in line for line in reports) == stats.environments
 
 
+@BOTH_FORMATS
 def test_a_failing_event_is_retried_then_sent_to_the_failure_queue(
-    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon
+    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon, trace_format: TraceFormat
 ) -> None:
     [upload] = upload_traced(stack, daemon, 1)
-    config = pipeline(local_aws, stack, concurrency=2, faults=FaultInjection(error=1.0))
+    config = pipeline(
+        local_aws, stack, concurrency=2, faults=FaultInjection(error=1.0), trace_format=trace_format
+    )
     with local_lambda(daemon.address, config) as runtime:
         run(runtime, daemon, [upload])
         [outcome] = runtime.outcomes()
@@ -209,11 +237,18 @@ def test_a_failing_event_is_retried_then_sent_to_the_failure_queue(
     assert items(stack) == set()
 
 
+@BOTH_FORMATS
 def test_throttled_dynamodb_calls_fail_for_real(
-    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon
+    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon, trace_format: TraceFormat
 ) -> None:
     [upload] = upload_traced(stack, daemon, 1)
-    config = pipeline(local_aws, stack, faults=FaultInjection(throttle=1.0), max_retry_attempts=0)
+    config = pipeline(
+        local_aws,
+        stack,
+        faults=FaultInjection(throttle=1.0),
+        max_retry_attempts=0,
+        trace_format=trace_format,
+    )
     with local_lambda(daemon.address, config) as runtime:
         run(runtime, daemon, [upload])
         [outcome] = runtime.outcomes()
@@ -231,6 +266,38 @@ def test_throttled_dynamodb_calls_fail_for_real(
     [record] = failure_records(stack)
     assert record["requestContext"]["approximateInvokeCount"] == 1
     assert items(stack) == set()
+
+
+def test_an_extension_keeps_the_environment_busy_and_is_traced(
+    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon
+) -> None:
+    uploads = upload_traced(stack, daemon, 2)
+    config = pipeline(local_aws, stack, concurrency=1, extension_overhead_ms=40.0)
+    with local_lambda(daemon.address, config) as runtime:
+        run(runtime, daemon, uploads)
+    assert items(stack) == {upload.key for upload in uploads}
+    response, result = traces([upload.context.trace_id for upload in uploads])
+    for invocation in result.invocations:
+        assert invocation.format == "v2"
+        assert invocation.extension_overhead_ms is not None
+        assert invocation.extension_overhead_ms >= 40.0
+        assert invocation.overhead_ms is not None
+        assert invocation.overhead_ms >= 40.0  # Overhead: the runtime's work, then the extension's
+    # With real workers, each function segment (the extension's work included) lies within its attempt.
+    documents = [
+        json.loads(segment["Document"]) for trace in response["Traces"] for segment in trace["Segments"]
+    ]
+    attempts = {
+        part["id"]: part
+        for document in documents
+        if document.get("origin") == "AWS::Lambda"
+        for part in document["subsegments"]
+        if part["name"].startswith("Attempt #")
+    }
+    for function in function_documents(response):
+        attempt = attempts[function["parent_id"]]
+        assert attempt["start_time"] <= function["start_time"] <= function["end_time"] <= attempt["end_time"]
+        assert function["annotations"]["aws:responseDuration"] >= 0
 
 
 def test_a_dropped_event_is_never_invoked(local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon) -> None:
@@ -267,7 +334,12 @@ def test_a_timed_out_invocation_fails_and_its_environment_is_replaced(daemon: XR
     assert (second.status, second.environments, second.cold_starts) == ("succeeded", (2,), 1)
 
 
-def test_the_daemon_nests_standalone_subsegments_and_skips_garbage(daemon: XRayDaemon) -> None:
+@pytest.mark.parametrize(
+    "parent",
+    ["a000000000000001", "f000000000000001"],
+    ids=["under-a-subsegment-v1", "under-the-segment-v2"],
+)
+def test_the_daemon_nests_standalone_subsegments_and_skips_garbage(daemon: XRayDaemon, parent: str) -> None:
     trace_id = TraceContext.new(time.time()).trace_id
     now = time.time()
     function = {
@@ -284,7 +356,7 @@ def test_the_daemon_nests_standalone_subsegments_and_skips_garbage(daemon: XRayD
     call = {
         "id": "c000000000000001",
         "trace_id": trace_id,
-        "parent_id": "a000000000000001",
+        "parent_id": parent,
         "type": "subsegment",
         "name": "DynamoDB",
         "namespace": "aws",
@@ -305,5 +377,7 @@ def test_the_daemon_nests_standalone_subsegments_and_skips_garbage(daemon: XRayD
     [trace] = boto3.client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
     [segment] = trace["Segments"]
     document = json.loads(segment["Document"])
-    [invocation] = document["subsegments"]
-    assert [part["id"] for part in invocation["subsegments"]] == ["c000000000000001"]
+    by_id = {part["id"]: part for part in [document, *document["subsegments"]]}
+    assert [part["id"] for part in by_id[parent]["subsegments"] if part["name"] == "DynamoDB"] == [
+        "c000000000000001"
+    ]

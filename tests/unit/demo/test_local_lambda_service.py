@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from demo.lambda_runtime import LocalLambda, TraceHeader
-from demo.runtime_config import FaultInjection, FunctionConfig
+from demo.runtime_config import FaultInjection, FunctionConfig, TraceFormat
 from demo.runtime_environment import EnvironmentLostError
 from demo.runtime_worker import ErrorInfo, Job
 from tests.unit.demo.fake_environments import FakeEnvironments, fail, segments_by_origin
@@ -17,6 +17,7 @@ from traces.analysis import analyze
 TRACE = "1-6745a1b0-00000000000000000000abcd"
 PUT_OBJECT = "0102030405060708"
 HEADER = f"Root={TRACE};Parent={PUT_OBJECT};Sampled=1"
+BOTH_FORMATS = pytest.mark.parametrize("trace_format", ["v1", "v2"])
 
 
 class Recorder:
@@ -69,25 +70,27 @@ def runtime(recorder: Recorder, environments: FakeEnvironments) -> Iterator[Loca
         yield local
 
 
+@BOTH_FORMATS
 def test_each_environments_first_invocation_is_its_cold_start(
-    runtime: LocalLambda, environments: FakeEnvironments, recorder: Recorder
+    recorder: Recorder, environments: FakeEnvironments, trace_format: TraceFormat
 ) -> None:
     environments.gate = threading.Event()
-    for number in range(6):
-        runtime.invoke_async("tc-pipeline", {"n": number}, HEADER)
-    environments.started.acquire(timeout=5)
-    environments.started.acquire(timeout=5)
-    assert len(environments.made) == 2  # at most `concurrency`: the other events wait
-    environments.gate.set()
-    assert runtime.drain(timeout=10)
+    with make_runtime(recorder, environments, concurrency=2, trace_format=trace_format) as runtime:
+        for number in range(6):
+            runtime.invoke_async("tc-pipeline", {"n": number}, HEADER)
+        environments.started.acquire(timeout=5)
+        environments.started.acquire(timeout=5)
+        assert len(environments.made) == 2  # at most `concurrency`: the other events wait
+        environments.gate.set()
+        assert runtime.drain(timeout=10)
+        outcomes = sorted(runtime.outcomes(), key=lambda outcome: outcome.sequence)
+        stats = runtime.stats()["tc-pipeline"]
 
-    outcomes = sorted(runtime.outcomes(), key=lambda outcome: outcome.sequence)
     assert [outcome.status for outcome in outcomes] == ["succeeded"] * 6
     assert len(environments.made) == 2
     assert sum(len(environment.jobs) for environment in environments.made) == 6
     cold = [outcome for outcome in outcomes if outcome.cold_starts]
     assert sorted(outcome.environments for outcome in cold) == [(1,), (2,)]
-    stats = runtime.stats()["tc-pipeline"]
     assert (stats.accepted, stats.invocations, stats.cold_starts, stats.environments) == (6, 6, 2, 2)
 
     result = analyze(recorder.segments)
@@ -120,13 +123,23 @@ def test_an_event_waits_while_every_environment_is_busy(
     assert len(environments.made) == 1
 
 
-def test_segments_link_as_in_real_traces(
-    runtime: LocalLambda, environments: FakeEnvironments, recorder: Recorder
-) -> None:
-    request_id = runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
-    assert runtime.drain(timeout=10)
+def run_one(
+    recorder: Recorder, environments: FakeEnvironments, **settings: Any
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """One event through a fresh runtime: its request id, service segment and function segment."""
+    with make_runtime(recorder, environments, **settings) as runtime:
+        request_id = runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
+        assert runtime.drain(timeout=10)
     [service] = segments_by_origin(recorder.segments, "AWS::Lambda")
     [function] = segments_by_origin(recorder.segments, "AWS::Lambda::Function")
+    return request_id, service, function
+
+
+@BOTH_FORMATS
+def test_segments_link_as_in_real_traces(
+    recorder: Recorder, environments: FakeEnvironments, trace_format: TraceFormat
+) -> None:
+    request_id, service, function = run_one(recorder, environments, trace_format=trace_format)
     assert service["parent_id"] == PUT_OBJECT  # S3's PutObject subsegment
     assert service["trace_id"] == function["trace_id"] == TRACE
     assert service["http"] == {"response": {"status": 202}}
@@ -134,21 +147,74 @@ def test_segments_link_as_in_real_traces(
     assert [part["name"] for part in service["subsegments"]] == ["Dwell Time", "Attempt #1"]
     attempt = service["subsegments"][1]
     assert function["parent_id"] == attempt["id"]
+    [job] = environments.made[0].jobs
+    assert job.request_id == request_id
+    initialization = function["subsegments"][0]
+    assert initialization["name"] == {"v1": "Initialization", "v2": "Init"}[trace_format]
+    assert initialization["end_time"] <= function["start_time"]
+
+
+def test_in_v1_the_handler_attaches_to_invocation(recorder: Recorder, environments: FakeEnvironments) -> None:
+    _, _, function = run_one(recorder, environments, trace_format="v1")
     assert [part["name"] for part in function["subsegments"]] == ["Initialization", "Invocation", "Overhead"]
     invocation = function["subsegments"][1]
     # The handler's X-Ray SDK gets the Invocation's id as Parent: its subsegments land there.
     [job] = environments.made[0].jobs
     assert TraceHeader.parse(job.trace_header) == TraceHeader(TRACE, invocation["id"], sampled=True)
-    assert job.request_id == request_id
-    initialization = function["subsegments"][0]
-    assert initialization["end_time"] <= function["start_time"]
+    assert "annotations" not in function
 
 
-def test_a_failing_event_is_retried_then_sent_to_the_destination(
+def test_in_v2_the_handler_attaches_to_the_function_segment(
     recorder: Recorder, environments: FakeEnvironments
 ) -> None:
+    _, _, function = run_one(recorder, environments)  # v2 is the default
+    assert [part["name"] for part in function["subsegments"]] == ["Init", "Overhead"]
+    # No Invocation: the handler's X-Ray SDK gets the function segment's own id as Parent.
+    [job] = environments.made[0].jobs
+    assert TraceHeader.parse(job.trace_header) == TraceHeader(TRACE, function["id"], sampled=True)
+    assert set(function["annotations"]) == {
+        "aws:responseLatency",
+        "aws:runtimeOverhead",
+        "aws:responseDuration",
+    }
+    assert function["aws"] == {"cloudwatch_logs": [{"log_group": "/aws/lambda/tc-pipeline"}]}
+    # The fake handler ran 1 ms and its runtime 0.1 ms more (fake_environments.py).
+    assert function["annotations"]["aws:runtimeOverhead"] == pytest.approx(0.1, abs=0.002)
+    assert function["annotations"]["aws:responseDuration"] >= 0
+
+
+def test_an_extension_keeps_the_environment_busy_after_each_response(
+    recorder: Recorder, environments: FakeEnvironments
+) -> None:
+    with make_runtime(recorder, environments, concurrency=1, extension_overhead_ms=30.0) as runtime:
+        runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
+        runtime.invoke_async("tc-pipeline", {"n": 1}, HEADER)
+        assert runtime.drain(timeout=10)
+    functions = sorted(
+        segments_by_origin(recorder.segments, "AWS::Lambda::Function"), key=lambda s: s["start_time"]
+    )
+    services = sorted(segments_by_origin(recorder.segments, "AWS::Lambda"), key=lambda s: s["start_time"])
+    for function in functions:
+        annotations = function["annotations"]
+        assert annotations["aws:extensionOverhead"] >= 30.0
+        [overhead] = [part for part in function["subsegments"] if part["name"] == "Overhead"]
+        assert (overhead["end_time"] - overhead["start_time"]) * 1000 == pytest.approx(
+            annotations["aws:runtimeOverhead"] + annotations["aws:extensionOverhead"], abs=0.002
+        )
+    first_attempt = services[0]["subsegments"][1]
+    second_dwell, second_attempt = services[1]["subsegments"]
+    # The only environment took the second event once the extension was done with the first.
+    assert second_dwell["end_time"] == second_attempt["start_time"] >= first_attempt["end_time"]
+    assert second_attempt["start_time"] - first_attempt["start_time"] >= 0.030
+    assert len(environments.made) == 1
+
+
+@BOTH_FORMATS
+def test_a_failing_event_is_retried_then_sent_to_the_destination(
+    recorder: Recorder, environments: FakeEnvironments, trace_format: TraceFormat
+) -> None:
     environments.script = fail
-    with make_runtime(recorder, environments, concurrency=2) as runtime:
+    with make_runtime(recorder, environments, concurrency=2, trace_format=trace_format) as runtime:
         request_id = runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
         assert runtime.drain(timeout=10)
         [outcome] = runtime.outcomes()
@@ -208,8 +274,9 @@ def test_without_retries_the_first_failure_is_final(
     assert [record["requestContext"]["approximateInvokeCount"] for record in recorder.failures] == [1]
 
 
+@BOTH_FORMATS
 def test_a_lost_environment_is_replaced_by_a_cold_one(
-    recorder: Recorder, environments: FakeEnvironments
+    recorder: Recorder, environments: FakeEnvironments, trace_format: TraceFormat
 ) -> None:
     def time_out_in_the_first(job: Job, number: int) -> ErrorInfo | None:
         if number == 1:
@@ -217,7 +284,7 @@ def test_a_lost_environment_is_replaced_by_a_cold_one(
         return None
 
     environments.script = time_out_in_the_first
-    with make_runtime(recorder, environments, concurrency=1) as runtime:
+    with make_runtime(recorder, environments, concurrency=1, trace_format=trace_format) as runtime:
         runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
         assert runtime.drain(timeout=10)
         [outcome] = runtime.outcomes()
@@ -226,7 +293,7 @@ def test_a_lost_environment_is_replaced_by_a_cold_one(
         segments_by_origin(recorder.segments, "AWS::Lambda::Function"), key=lambda s: s["start_time"]
     )
     assert first["cause"]["exceptions"][0]["type"] == "Sandbox.Timedout"
-    assert second["subsegments"][0]["name"] == "Initialization"
+    assert second["subsegments"][0]["name"] == {"v1": "Initialization", "v2": "Init"}[trace_format]
 
 
 def test_dropped_events_are_accepted_and_never_run(

@@ -1,5 +1,7 @@
 """Function settings, the environment Lambda sets, retry delays and fault injection."""
 
+from typing import Any
+
 import pytest
 
 from demo.runtime_config import FaultInjection, FunctionConfig, parse_faults, retry_delays
@@ -58,6 +60,29 @@ def test_function_config_checks_what_lambda_checks() -> None:
         FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler", max_retry_attempts=3)
     with pytest.raises(ValueError, match="at least 1"):
         FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler", concurrency=0)
+
+
+def test_functions_trace_in_the_new_style_without_an_extension_unless_told() -> None:
+    config = FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler")
+    assert (config.trace_format, config.extension_overhead_ms) == ("v2", 0.0)
+    old_style = FunctionConfig(
+        name="f", handler="handlers.pipeline.lambda_handler", trace_format="v1", extension_overhead_ms=25
+    )
+    assert (old_style.trace_format, old_style.extension_overhead_ms) == ("v1", 25)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"trace_format": "v3"}, "trace_format 'v3': expected v1 or v2"),
+        ({"extension_overhead_ms": -1.0}, "0 or more milliseconds"),
+        ({"extension_overhead_ms": float("nan")}, "0 or more milliseconds"),
+        ({"extension_overhead_ms": float("inf")}, "0 or more milliseconds"),
+    ],
+)
+def test_bad_trace_settings_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler", **settings)
 
 
 def test_the_environment_is_lambdas_then_the_functions_own() -> None:

@@ -80,6 +80,40 @@ def test_streamed_subsegments_chain_under_each_other_in_any_order() -> None:
     assert [part["id"] for part in handler["subsegments"]] == ["c000000000000001"]
 
 
+def new_style_function_segment(segment_id: str = "f000000000000002") -> dict[str, Any]:
+    """Lambda's v2 function segment: no Invocation, the handler's subsegments belong to the segment itself."""
+    return {
+        "id": segment_id,
+        "trace_id": TRACE,
+        "name": "pipeline",
+        "origin": "AWS::Lambda::Function",
+        "start_time": 1.0,
+        "end_time": 2.0,
+        "annotations": {"aws:responseLatency": 900.0},
+        "subsegments": [
+            {"id": "1000000000000002", "name": "Init", "start_time": 0.5, "end_time": 1.0},
+            {"id": "0000000000000004", "name": "Overhead", "start_time": 1.9, "end_time": 2.0},
+        ],
+    }
+
+
+def test_a_subsegment_naming_the_segment_itself_lands_directly_under_it() -> None:
+    # v2: the handler's trace header names the function segment's id, so the SDK's parent_id is a segment.
+    assembler = SegmentAssembler()
+    call = subsegment("c000000000000002", "5000000000000002", name="DynamoDB", namespace="aws")
+    assembler.add(call, now=1.0)  # the SDK streams the call first, then the handler's subsegment
+    assembler.add(subsegment("5000000000000002", "f000000000000002"), now=1.1)
+    assert assembler.waiting == 2
+    assembler.add(new_style_function_segment(), now=1.2)  # the runtime sends its segment last
+    assert assembler.waiting == 0
+    [document] = assembler.take_all(orphans=False)
+    assert [part["name"] for part in document["subsegments"]] == ["Init", "Overhead", "## lambda_handler"]
+    handler = document["subsegments"][2]
+    assert {"type", "parent_id", "trace_id"}.isdisjoint(handler)
+    assert [part["id"] for part in handler["subsegments"]] == ["c000000000000002"]
+    assert assembler.attached == 2
+
+
 def test_a_subsegment_sent_again_replaces_its_earlier_version() -> None:
     assembler = SegmentAssembler()
     assembler.add(function_segment(), now=1.0)
