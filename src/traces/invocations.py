@@ -35,6 +35,7 @@ from traces.tree import TraceTree
 TraceFormat = Literal["v1", "v2"]
 
 _NONE: list[Part] = []  # shared, never mutated
+_NO_ATTACHED: AttachedSegments = {}  # shared, never mutated
 # dwell, attempts, S3 notification, the service's `Init`, finished: where the function follows no service
 _NO_SERVICE = (None, None, None, None, True)
 # response latency, runtime overhead, extension overhead, response duration, any of them present
@@ -139,7 +140,7 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
     not_counted = _NONE
     if repeated:
         init, invocation, overhead, not_counted = _repeated_phases(direct, function)
-    attached = attached_segments(tree, function)
+    attached = attached_segments(tree, function) if tree.followers else _NO_ATTACHED
     if attached:
         calls, subtree_finished = _walk_with_attached(tree, function, direct, not_counted, attached)
     else:
@@ -178,18 +179,18 @@ def invocation_of(tree: TraceTree, function: Part) -> Invocation:
         attempts,
         s3_notification_ms,
         calls,
-        _function_error(function, invocation, attached),
+        # `_function_error`, its common case inline.
+        function.get("error") is True
+        or function.get("fault") is True
+        or (invocation is not None and (invocation.get("error") is True or invocation.get("fault") is True))
+        or (bool(attached) and _attached_error(attached)),
         subtree_finished and service_finished and is_finished_fast(function),
     )
 
 
-def _function_error(function: Part, invocation: Part | None, attached: AttachedSegments) -> bool:
-    """The function segment, its counting `Invocation`, or an attached segment has `error` or `fault`."""
-    if function.get("error") is True or function.get("fault") is True:
-        return True
-    if invocation is not None and (invocation.get("error") is True or invocation.get("fault") is True):
-        return True
-    return bool(attached) and any(
+def _attached_error(attached: AttachedSegments) -> bool:
+    """An attached segment has `error` or `fault`: the handler failed as its spans saw it."""
+    return any(
         segment.get("error") is True or segment.get("fault") is True for segment in all_attached(attached)
     )
 
@@ -315,7 +316,12 @@ def _walk_function(
             counted.extend(reversed(below))
     if quiet and finished:
         finished = _all_finished(tree, quiet)
-    return _calls_in_order(call_parts), finished
+    if not call_parts:
+        return (), finished
+    if len(call_parts) > 1:
+        call_parts.sort(key=sort_key_by_start)
+    # A comprehension, not map(): Python calls Python faster than a C iterator does.
+    return tuple([call_of(part) for part in call_parts]), finished
 
 
 def _walk_with_attached(
@@ -368,57 +374,40 @@ def _calls_in_order(call_parts: list[Part]) -> tuple[Call, ...]:
 def _service_fields(
     tree: TraceTree, function: Part
 ) -> tuple[float | None, int | None, float | None, Part | None, bool]:
-    """Dwell time, attempts, S3 notification delay, the `Init` subsegment, and whether the service segment
-    and all it holds are finished, of the `AWS::Lambda` segment the function follows (`_NO_SERVICE` where
-    it follows none).
+    """Of the `AWS::Lambda` segment the function follows, directly (a sync invoke) or through an `Attempt #N`
+    (async): dwell time, attempts, S3 notification delay, its `Init` subsegment (a cold start recorded
+    there), and whether it and all it holds are finished; `_NO_SERVICE` where the function follows none.
+    (Once per invocation: the helpers' work is inline.)
     """
-    service = _service_segment(tree, function)
-    if service is None:
-        return _NO_SERVICE
-    dwell_ms, attempts, init, finished = _service_parts(tree, service)
-    return dwell_ms, attempts, _s3_notification_ms(tree, service), init, finished
-
-
-def _service_segment(tree: TraceTree, function: Part) -> Part | None:
-    """The `AWS::Lambda` segment the function follows: directly (sync) or via an `Attempt #N` (async)."""
     linked = function.get("parent_id")
     if linked.__class__ is not str:
-        return None
+        return _NO_SERVICE
     part = tree.by_id.get(linked)
     if part is None:
-        return None
-    segment = tree.owner.get(linked, part)
-    # `is_lambda_service_segment`, inline (once per invocation).
-    if segment.get("origin") == LAMBDA_SERVICE_ORIGIN and segment.get("inferred") is not True:
-        return segment
-    return None
-
-
-def _service_parts(tree: TraceTree, service: Part) -> tuple[float | None, int, Part | None, bool]:
-    """Dwell time, attempts, the first `Init` subsegment (a cold start Lambda recorded on the service
-    segment), and whether the service segment and all it holds are finished."""
-    direct = tree.children(service)
-    if not direct:  # a synchronous invoke: the service segment holds nothing
-        return None, 0, None, is_finished_fast(service)
+        return _NO_SERVICE
+    service = tree.owner.get(linked, part)
+    # `is_lambda_service_segment`, inline.
+    if service.get("origin") != LAMBDA_SERVICE_ORIGIN or service.get("inferred") is True:
+        return _NO_SERVICE
+    irregular = tree.irregular
+    direct = tree.children(service) if irregular and id(service) in irregular else service.get("subsegments")
+    if direct.__class__ is not list or not direct:  # a synchronous invoke: the service segment holds nothing
+        return None, 0, _s3_notification_ms(tree, service), None, is_finished_fast(service)
     dwell: Part | None = None
     init: Part | None = None
-    attempt_starts: list[float] = []
-    attempts = 0
-    for part in direct:
-        name = part.get("name")
+    attempts: list[Part] = []
+    for child in direct:
+        name = child.get("name")
         if name.__class__ is not str:
             continue
         if name.startswith(ATTEMPT_PREFIX):
-            attempts += 1
-            start = start_of(part)
-            if start is not None:
-                attempt_starts.append(start)
-        elif name == DWELL_TIME and (dwell is None or sort_key_by_start(part) < sort_key_by_start(dwell)):
-            dwell = part
-        elif name == NEW_STYLE_INIT and (init is None or sort_key_by_start(part) < sort_key_by_start(init)):
-            init = part
+            attempts.append(child)
+        elif name == DWELL_TIME and (dwell is None or sort_key_by_start(child) < sort_key_by_start(dwell)):
+            dwell = child
+        elif name == NEW_STYLE_INIT and (init is None or sort_key_by_start(child) < sort_key_by_start(init)):
+            init = child
     finished = is_finished_fast(service) and _all_finished(tree, list(direct))
-    return _dwell_ms(dwell, attempt_starts), attempts, init, finished
+    return _dwell_ms(dwell, attempts), len(attempts), _s3_notification_ms(tree, service), init, finished
 
 
 def _all_finished(tree: TraceTree, parts: list[Part]) -> bool:
@@ -438,13 +427,14 @@ def _all_finished(tree: TraceTree, parts: list[Part]) -> bool:
     return True
 
 
-def _dwell_ms(dwell: Part | None, attempt_starts: list[float]) -> float | None:
+def _dwell_ms(dwell: Part | None, attempts: list[Part]) -> float | None:
     if dwell is None:
         return None
     measured = duration_ms(dwell)
     if measured is not None:
         return measured
     start = start_of(dwell)
+    attempt_starts = [value for value in map(start_of, attempts) if value is not None]
     if start is None or not attempt_starts:
         return None
     # Still in progress: the event stopped waiting when the first attempt began.

@@ -126,9 +126,9 @@ def build_tree(trace_id: str | None, documents: dict[str, Part], *, hand_over: b
             if document.get("inferred") is not True:
                 functions.append(document)
         elif (
-            origin != LAMBDA_SERVICE_ORIGIN
+            document.get("inferred") is not True
+            and origin != LAMBDA_SERVICE_ORIGIN
             and "parent_id" in document
-            and (document.get("inferred") is not True)
         ):
             followers.append(document)
     # Every segment by its id, in input order: the documents' own index, less any standalone subsegments.
@@ -164,14 +164,21 @@ def _functions_following_functions(tree: TraceTree) -> list[Part]:
     none is Lambda's own, and all stay invocations (nothing is dropped on a guess).
     """
     leaders: dict[int, Part] = {}  # id() of a function segment -> the function segment it follows
-    function_ids = {id(function) for function in tree.functions}
+    by_id, owner = tree.by_id, tree.owner
     for function in tree.functions:
-        linked = parent_id(function)
-        part = tree.by_id.get(linked) if linked is not None else None
+        linked = function.get("parent_id")
+        if not isinstance(linked, str):
+            continue
+        part = by_id.get(linked)
         if part is None:
             continue
-        leader = tree.owner.get(linked, part) if linked is not None else part
-        if leader is not function and id(leader) in function_ids:
+        # Lambda's own function segments follow its service segment: the common case ends here.
+        leader = owner.get(linked, part)
+        if (
+            leader is not function
+            and leader.get("origin") == LAMBDA_FUNCTION_ORIGIN
+            and leader.get("inferred") is not True
+        ):
             leaders[id(function)] = leader
     if not leaders:
         return []
