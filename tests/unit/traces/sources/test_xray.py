@@ -104,7 +104,9 @@ def test_distinct_ids_are_fetched_in_chunks_of_five_in_order(
 
     assert [returned["Id"] for returned in batch.traces] == ids
     assert batch.missing == []
-    assert source.stats == SourceStats(api_calls=3, traces_retrieved=12)
+    assert source.stats == SourceStats(
+        api_calls=3, traces_retrieved=12, calls_by_operation={"BatchGetTraces": 3}
+    )
 
 
 def test_traces_come_back_in_the_order_asked(stubber: Stubber, source: XRayTraceSource) -> None:
@@ -180,7 +182,9 @@ def test_next_token_is_followed_within_a_chunk(stubber: Stubber, source: XRayTra
     batch = source.get_traces(ids)
 
     assert [returned["Id"] for returned in batch.traces] == ids
-    assert source.stats == SourceStats(api_calls=2, traces_retrieved=2)
+    assert source.stats == SourceStats(
+        api_calls=2, traces_retrieved=2, calls_by_operation={"BatchGetTraces": 2}
+    )
 
 
 def test_a_trace_split_over_pages_is_merged_once(stubber: Stubber, source: XRayTraceSource) -> None:
@@ -239,7 +243,9 @@ def test_ids_still_unprocessed_after_the_last_round_are_missing(
 
     assert [returned["Id"] for returned in batch.traces] == [ids[0]]
     assert batch.missing == [ids[1]]
-    assert source.stats == SourceStats(api_calls=3, traces_retrieved=1, unprocessed_retries=2)
+    assert source.stats == SourceStats(
+        api_calls=3, traces_retrieved=1, unprocessed_retries=2, calls_by_operation={"BatchGetTraces": 3}
+    )
 
 
 # -- retries: throttling and 5xx -----------------------------------------------------------------------------
@@ -256,7 +262,9 @@ def test_throttles_are_retried_with_jittered_exponential_backoff(
     batch = source.get_traces(ids)
 
     assert [returned["Id"] for returned in batch.traces] == ids
-    assert source.stats == SourceStats(api_calls=4, traces_retrieved=1, throttled_retries=3)
+    assert source.stats == SourceStats(
+        api_calls=4, traces_retrieved=1, throttled_retries=3, calls_by_operation={"BatchGetTraces": 4}
+    )
     # Full jitter: each delay anywhere in [0, base * 2^(attempt-1)], base 0.2 s.
     assert len(sleeps.delays) == 3
     for delay, ceiling in zip(sleeps.delays, (0.2, 0.4, 0.8), strict=True):
@@ -295,7 +303,9 @@ def test_server_errors_are_retried(stubber: Stubber, source: XRayTraceSource, co
     batch = source.get_traces([trace_id(1)])
 
     assert len(batch.traces) == 1
-    assert source.stats == SourceStats(api_calls=2, traces_retrieved=1, transient_retries=1)
+    assert source.stats == SourceStats(
+        api_calls=2, traces_retrieved=1, transient_retries=1, calls_by_operation={"BatchGetTraces": 2}
+    )
 
 
 def test_retries_are_bounded_then_the_error_names_operation_and_cause(
@@ -333,7 +343,8 @@ def test_a_non_retryable_error_raises_at_once(
     with pytest.raises(XRayApiError) as raised:
         source.get_traces([trace_id(1)])
 
-    assert str(raised.value) == f"X-Ray BatchGetTraces failed: {code}: {message}"
+    hint = " (grant xray:BatchGetTraces to the caller)" if code == "AccessDeniedException" else ""
+    assert str(raised.value) == f"X-Ray BatchGetTraces failed: {code}: {message}{hint}"
     assert (raised.value.operation, raised.value.code, raised.value.status) == (
         "BatchGetTraces",
         code,
@@ -371,7 +382,9 @@ def test_summaries_are_paged_and_ids_made_distinct(stubber: Stubber, source: XRa
     found = source.find_trace_ids(WINDOW_START, WINDOW_END)
 
     assert found == [trace_id(3), trace_id(2), trace_id(1)]
-    assert source.stats == SourceStats(api_calls=2, traces_scanned=4)
+    assert source.stats == SourceStats(
+        api_calls=2, traces_scanned=4, calls_by_operation={"GetTraceSummaries": 2}
+    )
 
 
 def test_a_filter_expression_is_sent_only_when_given(stubber: Stubber, source: XRayTraceSource) -> None:
@@ -407,7 +420,9 @@ def test_a_throttled_summary_page_is_asked_again_with_its_token(
     )
 
     assert source.find_trace_ids(WINDOW_START, WINDOW_END) == [trace_id(2), trace_id(1)]
-    assert source.stats == SourceStats(api_calls=3, traces_scanned=2, throttled_retries=1)
+    assert source.stats == SourceStats(
+        api_calls=3, traces_scanned=2, throttled_retries=1, calls_by_operation={"GetTraceSummaries": 3}
+    )
 
 
 def test_summaries_refused_by_aws_name_get_trace_summaries(stubber: Stubber, source: XRayTraceSource) -> None:
@@ -470,7 +485,9 @@ def test_chunks_are_fetched_concurrently_by_at_most_max_workers() -> None:
     assert all(len(chunk) <= BATCH_GET_TRACES_MAX_IDS for chunk in fake.calls)
     assert sorted(identifier for chunk in fake.calls for identifier in chunk) == ids
     assert [returned["Id"] for returned in batch.traces] == ids  # results keep the order asked
-    assert source.stats == SourceStats(api_calls=10, traces_retrieved=48)
+    assert source.stats == SourceStats(
+        api_calls=10, traces_retrieved=48, calls_by_operation={"BatchGetTraces": 10}
+    )
 
 
 def test_a_failing_chunk_fails_the_whole_concurrent_fetch() -> None:
@@ -496,7 +513,9 @@ def test_connection_errors_are_retried_as_transient() -> None:
     batch = source.get_traces([trace_id(1)])
 
     assert len(batch.traces) == 1
-    assert source.stats == SourceStats(api_calls=2, traces_retrieved=1, transient_retries=1)
+    assert source.stats == SourceStats(
+        api_calls=2, traces_retrieved=1, transient_retries=1, calls_by_operation={"BatchGetTraces": 2}
+    )
 
 
 def test_it_is_a_trace_source() -> None:
