@@ -198,6 +198,7 @@ class XRayCalls:
         base_delay: float = 0.2,
         max_delay: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1:
@@ -205,6 +206,7 @@ class XRayCalls:
         self.client = client
         self.stats = SourceStats()
         self.sleep = sleep
+        self.clock = clock
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -234,7 +236,8 @@ class XRayCalls:
     def call(
         self, operation: str, call: Callable[[], ResponseT], *, deadline: float | None = None
     ) -> ResponseT:
-        """One request, retried after throttles and transient errors (never past `deadline`, monotonic)."""
+        """One request, retried after throttles and transient errors (never past `deadline`, a `clock()`
+        value)."""
         for attempt in range(1, self._max_attempts + 1):
             try:
                 response = call()
@@ -247,15 +250,14 @@ class XRayCalls:
             except (ConnectionError, HTTPClientError) as error:
                 self._count_request(operation)
                 kind, failure = "transient", error
-            except (
-                BotoCoreError
-            ) as error:  # before any request: no credentials, bad parameter; retry won't help
+            except BotoCoreError as error:
+                # Before any request (no credentials, a bad parameter): a retry would not help.
                 raise XRayApiError(operation, str(error)) from error
             else:
                 self._count_request(operation)
                 return response
             delay = self.backoff_delay(attempt)
-            out_of_time = deadline is not None and time.monotonic() + delay > deadline
+            out_of_time = deadline is not None and self.clock() + delay > deadline
             if attempt == self._max_attempts or out_of_time:
                 note = "no time left to retry" if out_of_time else f"still failing after {attempt} attempts"
                 raise api_error(operation, failure, note=note) from failure

@@ -134,7 +134,7 @@ class XRayTraceSource:
         for round_number in range(self._max_unprocessed_rounds + 1):
             if round_number:
                 delay = self._calls.backoff_delay(round_number)
-                if deadline is not None and time.monotonic() + delay > deadline:
+                if deadline is not None and self._calls.clock() + delay > deadline:
                     break  # no time for another round: what is left is missing
                 self._calls.count("unprocessed_retries", len(pending))
                 self._calls.sleep(delay)
