@@ -23,14 +23,16 @@ class Fetched:
     traces: list[dict[str, Any]] = field(default_factory=list)  # BatchGetTraces `Traces` entries
     missing_asked: list[str] = field(default_factory=list)  # ids given by the user that X-Ray did not return
     missing_found: list[str] = field(default_factory=list)  # ids from GetTraceSummaries not returned
+    pending: list[str] = field(default_factory=list)  # still being retrieved when the wait ended
     cost: str = ""  # what fetching cost, one line (see describe_cost)
 
 
-def default_source() -> "TraceSource":
-    """The X-Ray API source; imported only here, so reading files never needs boto3."""
-    from traces.sources.xray import XRayTraceSource
+def default_source(setting: str = "auto") -> "TraceSource":
+    """The trace source the setting names (`auto`: the one the account needs); imported only here, so
+    reading files never needs boto3."""
+    from traces.sources.choose import trace_source
 
-    return XRayTraceSource()
+    return trace_source(setting)
 
 
 def is_trace_id(value: str) -> bool:
@@ -71,7 +73,8 @@ def fetch_traces(
     wanted = list(dict.fromkeys([*asked, *found]))
     if not wanted:
         return Fetched(cost=describe_cost(source))
-    batch = source.get_traces(wanted)
+    time_range = (now - since, now) if since is not None and not asked else None
+    batch = source.get_traces(wanted, time_range=time_range)
     missing = set(batch.missing)
     returned = {trace.get("Id") for trace in batch.traces if isinstance(trace, dict)}
     missing.update(trace_id for trace_id in wanted if trace_id not in returned)
@@ -79,15 +82,20 @@ def fetch_traces(
         traces=list(batch.traces),
         missing_asked=[trace_id for trace_id in asked if trace_id in missing],
         missing_found=[trace_id for trace_id in found if trace_id in missing and trace_id not in asked],
+        pending=[trace_id for trace_id in batch.pending if trace_id in missing],
         cost=describe_cost(source),
     )
 
 
 def describe_cost(source: "TraceSource") -> str:
-    """One line on what fetching cost: API calls and traces read (X-Ray bills traces, not calls)."""
+    """One line on what fetching cost: API calls by operation and traces read (X-Ray bills traces, not
+    calls; Transaction Search's retrievals are counted at the same price, which AWS does not list apart)."""
     stats = source.stats
     read = stats.traces_retrieved + stats.traces_scanned
+    operations = ", ".join(f"{name} {count}" for name, count in sorted(stats.calls_by_operation.items()))
     return (
-        f"X-Ray: {stats.api_calls} API calls, {stats.traces_retrieved} traces retrieved, "
-        f"{stats.traces_scanned} scanned (about ${read * PRICE_PER_TRACE_READ:.6f} beyond the free tier)"
+        f"{getattr(source, 'name', 'X-Ray')}: {stats.api_calls} API calls"
+        + (f" ({operations})" if operations else "")
+        + f", {stats.traces_retrieved} traces retrieved, {stats.traces_scanned} scanned "
+        f"(about ${read * PRICE_PER_TRACE_READ:.6f} beyond the free tier)"
     )

@@ -27,6 +27,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--emit", action="store_true", help="send the metrics to CloudWatch and checkpoint the window"
     )
     parser.add_argument("--json", action="store_true", help="print the window's summary as JSON")
+    from cli.trace_commands import add_trace_source_option
+
+    add_trace_source_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from reporter.items_lookup import DynamoDbItemLookup
     from reporter.runner import NullLog, Reporter, ReporterConfig, window_summary
     from reporter.windows import latest_closed_window, window_containing
-    from traces.sources.xray import XRayTraceSource
+    from traces.sources.choose import trace_source
 
     outputs = stack_outputs(args.stack)
     manifest, items, state, period, lag, namespace, log_group = require(
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     reporter = Reporter(
         config,
         manifest=DynamoDbManifest(dynamodb, manifest),
-        traces=XRayTraceSource(),
+        traces=trace_source(args.trace_source),
         items=DynamoDbItemLookup(dynamodb, items),
         checkpoints=checkpoints,
         log=NullLog(),

@@ -28,7 +28,7 @@ from traces.tree import TraceTree
 if TYPE_CHECKING:
     from traces.sources.xray import TraceSource
 
-SourceFactory = Callable[[], "TraceSource"]
+SourceFactory = Callable[[str], "TraceSource"]  # the --trace-source setting -> the source
 XRAY_LABEL = "X-Ray"  # the `file` of skipped entries about traces fetched from AWS
 
 
@@ -47,6 +47,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     analyze.add_argument("--since", metavar="DURATION", help="fetch the traces of the last 30s/15m/2h/1d")
     analyze.add_argument("--filter", metavar="EXPR", help="an X-Ray filter expression for --since")
+    add_trace_source_option(analyze)
     analyze.add_argument(
         "--jobs",
         type=_jobs,
@@ -66,7 +67,19 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     show.add_argument("target", metavar="FILE|TRACE_ID")
     show.add_argument("--trace-id", help="of the traces in FILE, draw only this one")
     show.add_argument("--width", type=int, help="line width (default: the terminal's)")
+    add_trace_source_option(show)
     show.set_defaults(run=run_show)
+
+
+def add_trace_source_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trace-source",
+        choices=("auto", "xray", "transaction-search"),
+        default="auto",
+        help="how traces are read from AWS: auto (default) asks where the account's spans go; xray reads "
+        "the X-Ray index (BatchGetTraces); transaction-search uses CloudWatch Transaction Search's "
+        "retrieval (StartTraceRetrieval), for accounts that send spans there",
+    )
 
 
 def _jobs(value: str) -> int:
@@ -103,7 +116,11 @@ def run_analyze(
         failed = _add_files(analyzer, args.files)
         if trace_ids or since is not None:
             fetched = fetch_traces(
-                make_source(), trace_ids=trace_ids, since=since, filter_expression=args.filter, now=now()
+                make_source(args.trace_source),
+                trace_ids=trace_ids,
+                since=since,
+                filter_expression=args.filter,
+                now=now(),
             )
             failed |= _add_fetched(analyzer, fetched)
         # --jobs > 1 forks workers for a large input; the result is the same either way.
@@ -138,11 +155,14 @@ def _add_files(analyzer: Analyzer, files: list[str]) -> bool:
 def _add_fetched(analyzer: Analyzer, fetched: Fetched) -> bool:
     """Add what was fetched; True where a trace asked for by id was not returned."""
     analyzer.add({"Traces": fetched.traces}, XRAY_LABEL)
+    pending = set(fetched.pending)
     for trace_id in fetched.missing_asked:
-        print(f"tracecanary analyze: trace {trace_id}: not found in X-Ray", file=sys.stderr)
-        analyzer.skip(
-            XRAY_LABEL, f"trace {trace_id}: not returned (unknown, not yet readable or unprocessed)"
-        )
+        if trace_id in pending:
+            reason = "still being retrieved by Transaction Search when the wait ended (try again)"
+        else:
+            reason = "not returned (unknown, not yet readable or unprocessed)"
+        print(f"tracecanary analyze: trace {trace_id}: {reason}", file=sys.stderr)
+        analyzer.skip(XRAY_LABEL, f"trace {trace_id}: {reason}")
     for trace_id in fetched.missing_found:
         analyzer.skip(XRAY_LABEL, f"trace {trace_id}: listed by GetTraceSummaries but not returned")
     print(fetched.cost, file=sys.stderr)
@@ -186,7 +206,7 @@ def run_show(args: argparse.Namespace, *, make_source: SourceFactory = default_s
         for entry in skipped:
             print(f"tracecanary show: {entry.file}: {entry.reason}", file=sys.stderr)
     elif is_trace_id(target):
-        trees = _fetch_tree(make_source(), target)
+        trees = _fetch_tree(make_source(args.trace_source), target)
     else:
         raise UserError(f"{target}: no such file, and not an X-Ray trace id (1-<8 hex>-<24 hex>)")
     if args.trace_id:
@@ -207,7 +227,12 @@ def _fetch_tree(source: "TraceSource", trace_id: str) -> list[TraceTree]:
     batch = source.get_traces([trace_id])
     print(describe_cost(source), file=sys.stderr)
     if not batch.traces:
-        raise UserError(f"trace {trace_id}: not found in X-Ray (unknown, or not yet readable)")
+        where = getattr(source, "name", "X-Ray")
+        if batch.pending:
+            raise UserError(
+                f"trace {trace_id}: {where} was still retrieving it when the wait ended; try again"
+            )
+        raise UserError(f"trace {trace_id}: not found in {where} (unknown, or not yet readable)")
     trees, _ = build_trees({"Traces": batch.traces}, source=XRAY_LABEL)
     return trees
 

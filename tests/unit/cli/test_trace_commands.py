@@ -28,12 +28,14 @@ class FakeStats:
     traces_retrieved: int = 0
     traces_scanned: int = 0
     throttled_retries: int = 0
+    calls_by_operation: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class FakeBatch:
     traces: list[dict[str, Any]]
     missing: list[str]
+    pending: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -46,7 +48,9 @@ class FakeSource:
     asked_ids: list[list[str]] = field(default_factory=list)
     asked_ranges: list[tuple[datetime, datetime, str | None]] = field(default_factory=list)
 
-    def get_traces(self, trace_ids: Iterable[str]) -> FakeBatch:
+    def get_traces(
+        self, trace_ids: Iterable[str], *, time_range: Any = None, deadline: Any = None
+    ) -> FakeBatch:
         ids = list(trace_ids)
         self.asked_ids.append(ids)
         self.stats.api_calls += 1
@@ -206,7 +210,7 @@ def test_trace_ids_are_fetched_through_the_source(capsys: pytest.CaptureFixture[
     source = FakeSource({TRACE_ID: one_lambda_trace()})
     code = run_analyze(
         analyze_args("--format", "json", "--trace-ids", TRACE_ID, MISSING_TRACE_ID),
-        make_source=lambda: source,
+        make_source=lambda _setting: source,
     )
     captured = capsys.readouterr()
     assert code == 1  # an id asked for was not found
@@ -221,7 +225,7 @@ def test_trace_ids_are_fetched_through_the_source(capsys: pytest.CaptureFixture[
 def test_since_and_filter_search_the_period_then_fetch(capsys: pytest.CaptureFixture[str]) -> None:
     source = FakeSource({TRACE_ID: one_lambda_trace()}, summaries=[TRACE_ID])
     args = analyze_args("--since", "15m", "--filter", 'service("pipeline")')
-    assert run_analyze(args, make_source=lambda: source, now=lambda: NOW) == 0
+    assert run_analyze(args, make_source=lambda _setting: source, now=lambda: NOW) == 0
     assert source.asked_ranges == [(NOW - timedelta(minutes=15), NOW, 'service("pipeline")')]
     assert source.asked_ids == [[TRACE_ID]]
     assert "pipeline" in capsys.readouterr().out
@@ -229,7 +233,9 @@ def test_since_and_filter_search_the_period_then_fetch(capsys: pytest.CaptureFix
 
 def test_since_finding_nothing_is_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     source = FakeSource({})
-    assert run_analyze(analyze_args("--since", "2h"), make_source=lambda: source, now=lambda: NOW) == 0
+    assert (
+        run_analyze(analyze_args("--since", "2h"), make_source=lambda _setting: source, now=lambda: NOW) == 0
+    )
     assert source.asked_ranges[0][0] == NOW - timedelta(hours=2)
     assert source.asked_ids == []  # nothing to fetch, no call
     assert "No Lambda invocations found." in capsys.readouterr().out
@@ -330,11 +336,11 @@ def test_show_a_file_with_several_traces_and_pick_one(
 def test_show_a_trace_id_fetches_it(capsys: pytest.CaptureFixture[str]) -> None:
     source = FakeSource({TRACE_ID: one_lambda_trace()})
     args = build_parser().parse_args(["show", TRACE_ID])
-    assert run_show(args, make_source=lambda: source) == 0
+    assert run_show(args, make_source=lambda _setting: source) == 0
     assert source.asked_ids == [[TRACE_ID]]
     assert "pipeline" in capsys.readouterr().out
     with pytest.raises(UserError, match="not found"):
-        run_show(build_parser().parse_args(["show", MISSING_TRACE_ID]), make_source=lambda: source)
+        run_show(build_parser().parse_args(["show", MISSING_TRACE_ID]), make_source=lambda _setting: source)
 
 
 def test_show_something_that_is_neither_file_nor_trace_id(capsys: pytest.CaptureFixture[str]) -> None:
@@ -368,3 +374,47 @@ def test_jobs_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as exit_info:
         main(["analyze", "--jobs", "-1", str(path)])
     assert exit_info.value.code == 2
+
+
+def test_the_trace_source_option_reaches_the_source_factory(capsys: pytest.CaptureFixture[str]) -> None:
+    source = FakeSource(traces={TRACE_ID: one_lambda_trace()})
+    asked: list[str] = []
+
+    def make(setting: str) -> FakeSource:
+        asked.append(setting)
+        return source
+
+    args = analyze_args("--format", "json", "--trace-ids", TRACE_ID, "--trace-source", "transaction-search")
+    assert run_analyze(args, make_source=make, now=lambda: NOW) == 0
+    assert asked == ["transaction-search"]
+    assert build_parser().parse_args(["show", TRACE_ID]).trace_source == "auto"
+    assert (
+        build_parser().parse_args(["report", "--stack", "s", "--trace-source", "xray"]).trace_source == "xray"
+    )
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["analyze", "--trace-ids", TRACE_ID, "--trace-source", "otel"])
+    capsys.readouterr()
+
+
+def test_a_trace_still_being_retrieved_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    class Retrieving(FakeSource):
+        name = "Transaction Search"
+
+        def get_traces(
+            self, trace_ids: Iterable[str], *, time_range: Any = None, deadline: Any = None
+        ) -> FakeBatch:
+            ids = list(trace_ids)
+            self.stats.api_calls += 2
+            self.stats.calls_by_operation.update(StartTraceRetrieval=1, ListRetrievedTraces=1)
+            return FakeBatch([], ids, pending=ids)
+
+    source = Retrieving(traces={})
+    code = run_analyze(
+        analyze_args("--trace-ids", MISSING_TRACE_ID), make_source=lambda _s: source, now=lambda: NOW
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "still being retrieved by Transaction Search" in err
+    assert "Transaction Search: 2 API calls (ListRetrievedTraces 1, StartTraceRetrieval 1)" in err
+    with pytest.raises(UserError, match="was still retrieving it"):
+        run_show(build_parser().parse_args(["show", MISSING_TRACE_ID]), make_source=lambda _s: source)
