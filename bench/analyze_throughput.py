@@ -1,11 +1,13 @@
 """How fast `tracecanary analyze --format json` reads a large input, against the floor of parsing it.
 
-    .venv/bin/python -m bench.analyze_throughput [--traces 20000] [--runs 5] [--profile]
+    .venv/bin/python -m bench.analyze_throughput [--traces 20000] [--runs 5] [--profile] [--compare-git REV]
 
 Builds one BatchGetTraces-shaped file of fresh copies of the shared real traces (bench/analyze_input.py),
 then times whole processes, alternating: the floor (bench/analyze_floor.py: read + orjson of the file and of
 every Document) and the CLI, stdout to /dev/null. Peak memory is each child's own max RSS (os.wait4).
 Prints a markdown section for BENCHMARKS.md. Goals: time <= 1.5x the floor, peak RSS < 3x the input's size.
+With `--compare-git REV`, the `src/` of that commit (exported from git) is measured in the same alternation,
+so a change's cost is a ratio against the code before it, on the same machine in the same minutes.
 """
 
 import argparse
@@ -34,6 +36,7 @@ MIB = 1024 * 1024
 DESCRIPTIONS = {
     "floor": "floor: read + orjson of the file and every Document",
     "analyze": "`tracecanary analyze --format json`",
+    "earlier": "`tracecanary analyze --format json` at the compared commit",
 }
 
 
@@ -62,11 +65,11 @@ class Measured:
         return max(run.max_rss_bytes for run in self.runs)
 
 
-def run_once(command: list[str], stdout_path: Path | None = None) -> Run:
+def run_once(command: list[str], stdout_path: Path | None = None, env: dict[str, str] | None = None) -> Run:
     """Run one child; wall time and that child's own peak RSS (not the max over all children so far)."""
     with tempfile.TemporaryFile() as stderr, open(stdout_path or os.devnull, "wb") as stdout:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(
@@ -98,11 +101,13 @@ def check_analyze(input_path: Path, work_dir: Path) -> tuple[bool, str]:
     )
 
 
-def measure(commands: dict[str, list[str]], repeats: int) -> list[Measured]:
+def measure(
+    commands: dict[str, list[str]], repeats: int, envs: dict[str, dict[str, str]] | None = None
+) -> list[Measured]:
     runs: dict[str, list[Run]] = {label: [] for label in commands}
     for _ in range(repeats):
         for label, command in commands.items():  # alternate, so drift hits both alike
-            runs[label].append(run_once(command))
+            runs[label].append(run_once(command, env=(envs or {}).get(label)))
     return [Measured(label, command, runs[label]) for label, command in commands.items()]
 
 
@@ -123,6 +128,19 @@ def profile_analyze(input_path: Path, top: int = 30) -> str:
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
     return report.getvalue()
+
+
+def export_src(revision: str, into: Path) -> Path:
+    """`src/` of a commit, exported from this repository's git (nothing checked out in the work tree)."""
+    into.mkdir(parents=True)
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", revision, "src"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
 
 
 def machine_description() -> str:
@@ -172,8 +190,13 @@ def markdown_report(
             f"{result.peak_rss_bytes / built.size_bytes:.2f}x |"
         )
     by_label = {result.label: result for result in results}
-    floor, analyze = by_label.get("floor"), by_label.get("analyze")
+    floor, analyze, earlier = by_label.get("floor"), by_label.get("analyze"), by_label.get("earlier")
     lines.append("")
+    if floor and analyze and earlier:
+        lines.append(
+            f"- Against the compared commit: {analyze.median_seconds / earlier.median_seconds:.3f}x its time "
+            f"(it was {earlier.median_seconds / floor.median_seconds:.2f}x the floor in this run)."
+        )
     if floor and analyze:
         time_ratio = analyze.median_seconds / floor.median_seconds
         memory_ratio = analyze.peak_rss_bytes / built.size_bytes
@@ -218,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="add a cProfile of analyze to the report")
     parser.add_argument("--keep", type=Path, help="also copy the input to this path, for profiling by hand")
+    parser.add_argument(
+        "--compare-git", metavar="REV", help="also measure `src/` of this commit, in the same alternation"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="tracecanary-bench-") as work:
@@ -232,9 +258,22 @@ def main(argv: list[str] | None = None) -> int:
         run_once(floor_command)  # warm-up: page cache, .pyc files
         analyze_ok, analyze_note = check_analyze(built.path, work_dir)
         commands = {"floor": floor_command}
+        envs: dict[str, dict[str, str]] = {}
         if analyze_ok:
             commands["analyze"] = analyze_command
-        results = measure(commands, args.runs)
+        if args.compare_git:
+            earlier_src = export_src(args.compare_git, work_dir / "earlier")
+            commands["earlier"] = [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "analyze",
+                "--format",
+                "json",
+                str(built.path),
+            ]
+            envs["earlier"] = {**os.environ, "PYTHONPATH": str(earlier_src)}
+        results = measure(commands, args.runs, envs)
         profile = profile_analyze(built.path) if args.profile and analyze_ok else None
         print(markdown_report(built, results, repeats=args.runs, analyze_note=analyze_note, profile=profile))
     return 0
