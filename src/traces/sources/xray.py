@@ -179,8 +179,5 @@ class XRayTraceSource:
         *,
         time_range_type: TimeRangeTypeType = "TraceId",
     ) -> list[str]:
-        """Distinct ids of the traces in [start, end), newest first as X-Ray pages them.
-
-        Naive datetimes are taken as UTC (botocore's rule). Every summary returned counts as scanned.
-        """
+        """`GetTraceSummaries` (see `XRayCalls.find_trace_ids`)."""
         return self._calls.find_trace_ids(start, end, filter_expression, time_range_type=time_range_type)
