@@ -7,6 +7,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from common.emf import MetricsDetail, parse_metrics_detail
 from common.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--template", type=Path, default=PROJECT_ROOT / "template.yaml")
     parser.add_argument("--samconfig", type=Path, default=PROJECT_ROOT / "samconfig.toml")
     parser.add_argument(
+        "--metrics-detail",
+        choices=[detail.value for detail in MetricsDetail],
+        default=None,
+        help="the MetricsDetail to price: standard (the alarms' and headline graphs' metrics) or full "
+        "(every figure a metric); default: the template's, or the environment's parameter override",
+    )
+    parser.add_argument(
         "--with-extension",
         action="store_true",
         help="the pipeline runs a Lambda extension: count the ExtensionOverhead metric its new-style traces "
@@ -49,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from cost.model import load_prices, monthly_cost, synthetics_canary_cost
 
     prices = load_prices()
-    deployment = deployment_for(args.template, args.samconfig, args.config_env, extension=args.with_extension)
+    deployment = deployment_for(
+        args.template,
+        args.samconfig,
+        args.config_env,
+        extension=args.with_extension,
+        metrics_detail=args.metrics_detail,
+    )
     lines = monthly_cost(deployment, prices)
     canary = synthetics_canary_cost(deployment, prices)
     print(render(lines, canary, deployment, prices, args.config_env))
@@ -57,9 +71,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def deployment_for(
-    template_path: Path, samconfig_path: Path, config_env: str, *, extension: bool = False
+    template_path: Path,
+    samconfig_path: Path,
+    config_env: str,
+    *,
+    extension: bool = False,
+    metrics_detail: str | None = None,
 ) -> Any:
-    from cost.metrics_count import count_alarms, count_custom_metrics
+    """The deployment's parameters; `metrics_detail` overrides the template's and samconfig's."""
+    from cost.metrics_count import count_alarms, count_custom_metrics, record_bytes
     from cost.model import Deployment
     from demo.template import load_template
 
@@ -68,21 +88,28 @@ def deployment_for(
     template = load_template(template_path)
     values: dict[str, Any] = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
     values.update(parameter_overrides(samconfig_path, config_env))
+    try:
+        detail = parse_metrics_detail(str(metrics_detail or values.get("MetricsDetail") or "standard"))
+    except ValueError as error:
+        raise UserError(f"parameter MetricsDetail: {error}") from None
     deployment = Deployment(
         alarms=count_alarms(template),
-        custom_metrics=count_custom_metrics(extension=extension),
+        metrics_detail=detail.value,
+        custom_metrics=count_custom_metrics(detail, extension=extension),
         extension=extension,
+        record_bytes=record_bytes(detail),
     )
     types = {field.name: field.type for field in fields(Deployment)}
-    numbers: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
     for parameter, field_name in PARAMETERS.items():
-        if values.get(parameter) not in (None, ""):
-            convert = float if types[field_name] in (float, "float") else int
-            try:
-                numbers[field_name] = convert(values[parameter])
-            except ValueError:
-                raise UserError(f"parameter {parameter}: not a number: {values[parameter]!r}") from None
-    deployment = replace(deployment, **numbers)
+        if values.get(parameter) in (None, ""):
+            continue
+        convert = float if types[field_name] in (float, "float") else int
+        try:
+            settings[field_name] = convert(values[parameter])
+        except ValueError:
+            raise UserError(f"parameter {parameter}: not a number: {values[parameter]!r}") from None
+    deployment = replace(deployment, **settings)
     sizes = values.get("GeneratorSizes")
     if sizes:
         from generator.payloads import parse_mix
@@ -137,10 +164,48 @@ def render(lines: list[Any], canary: Any, deployment: Any, prices: dict[str, Any
         f"{canary.monthly:.2f} $/month in canary runs alone ({canary.quantity:,.0f} runs x "
         f"${canary.unit_price}), before its own Lambda, S3 and logs, and it sees one request per run, "
         "not the parts of each.",
+        *metric_plan_notes(deployment, prices),
     ]
-    if not deployment.extension:
-        out.append(
+    return "\n".join(out)
+
+
+def metric_plan_notes(deployment: Any, prices: dict[str, Any]) -> list[str]:
+    """Which metrics the plan makes at this MetricsDetail and what the other level costs, all counted from
+    what the functions emit, and what the line items leave out."""
+    from cost.metrics_count import emitted_metrics
+    from cost.model import reporter_log_bytes
+
+    detail = MetricsDetail(deployment.metrics_detail)
+    other = MetricsDetail.FULL if detail is MetricsDetail.STANDARD else MetricsDetail.STANDARD
+    per_metric = prices["cloudwatch"]["per_custom_metric_month"]
+    names = sorted({name for name, _ in emitted_metrics(detail, extension=deployment.extension)})
+    other_count = len(emitted_metrics(other, extension=deployment.extension))
+    notes = [
+        f"metrics at MetricsDetail {detail.value} ({deployment.custom_metrics}, one pipeline function, one "
+        f"kind of call): {', '.join(names)}"
+        + (
+            "; every other figure is a plain field of the same EMF lines."
+            if detail is MetricsDetail.STANDARD
+            else "."
+        ),
+        f"--metrics-detail {other.value}: {other_count} metrics, {other_count * per_metric:.2f} $/month "
+        f"instead of {deployment.custom_metrics * per_metric:.2f}.",
+    ]
+    if detail is MetricsDetail.STANDARD:
+        notes.append(
+            "ExtensionOverhead (only where a function runs a Lambda extension) is a plain field at standard; "
+            "at full it is one metric a function, which --with-extension counts."
+        )
+    elif not deployment.extension:
+        notes.append(
             "not counted: ExtensionOverhead (one metric a function), emitted only where a function runs a "
             "Lambda extension; --with-extension counts it."
         )
-    return "\n".join(out)
+    scanned_mb = reporter_log_bytes(deployment) / 1024**2
+    per_gb = prices["cloudwatch"]["per_gb_logs_insights_scanned"]
+    notes.append(
+        f"not counted: the dashboard's Logs Insights widgets, ${per_gb} per GB scanned on each load or "
+        f"refresh: the reporter writes about {scanned_mb:.1f} MB a day, so a widget over a one-week view "
+        f"scans {7 * scanned_mb:.0f} MB (${7 * scanned_mb / 1024 * per_gb:.4f})."
+    )
+    return notes

@@ -1,52 +1,146 @@
-"""How many custom metrics and alarms tracecanary really has: counted from what the code emits."""
+"""What tracecanary really emits, for the bill: its custom metrics and the bytes of its record lines.
+
+Both are measured on the lines the functions' own code builds (the reporter's window, the generator's run,
+the pipeline's event) at the chosen `MetricsDetail`, never taken from a list kept beside them.
+"""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from common.emf import MetricIdentity, MetricsDetail, declared_metrics, render
+from cost.model import RecordBytes
 from reporter.emf import window_emf_lines
-from reporter.figures import CallFigures, FunctionFigures, WindowFigures
+from reporter.figures import TransactionFigure, WindowFigures
 from reporter.windows import Window
 
-# The pipeline's own EMF (src/handlers/pipeline.py), one dimension set [Pipeline, service].
-PIPELINE_FUNCTION_METRICS = ("ItemsWritten", "DuplicatesSkipped", "RecordsFailed")
+STACK = "tracecanary"
+# Real-shaped identifiers, so the measured line lengths are those of a deployment.
+TRACE_ID = "1-6745a1b0-0123456789abcdef01234567"
+KEY = "synthetic/4f/2026-11-25/20261125T124804Z-e2dc71/000000.json"
 
 
-def count_custom_metrics(functions: int = 1, calls_per_function: int = 1, *, extension: bool = False) -> int:
-    """Distinct metric name + dimension values: the reporter's for a window with `functions` functions
-    each making `calls_per_function` kinds of call, the generator's, and the pipeline's own. `extension`:
-    the functions run a Lambda extension, so their new-style traces carry `aws:extensionOverhead`."""
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    figures = WindowFigures(Window(start, start + timedelta(minutes=5)), generated=1, complete=1)
-    figures.end_to_end_ms.append(1.0)
-    figures.s3_notification_ms.append(1.0)
+def emitted_metrics(
+    detail: MetricsDetail, functions: int = 1, calls_per_function: int = 1, *, extension: bool = False
+) -> set[MetricIdentity]:
+    """Every distinct metric (name and dimension values) the functions emit over a month: the reporter's
+    for windows with `functions` functions each making `calls_per_function` kinds of call (a cold start
+    among them), the generator's and the pipeline's own. `extension`: the functions run a Lambda
+    extension, so their new-style traces carry `aws:extensionOverhead`."""
+    figures = _sample_window(functions, calls_per_function, extension=extension, cold=True)
+    lines = [*window_emf_lines(figures, "TraceCanary", STACK, detail), *_generator_lines(detail)]
+    lines.append(_pipeline_line(detail))
+    return declared_metrics(lines)
+
+
+def count_custom_metrics(
+    detail: MetricsDetail = MetricsDetail.STANDARD,
+    functions: int = 1,
+    calls_per_function: int = 1,
+    *,
+    extension: bool = False,
+) -> int:
+    return len(emitted_metrics(detail, functions, calls_per_function, extension=extension))
+
+
+def record_bytes(detail: MetricsDetail) -> RecordBytes:
+    """The ingested size of each kind of record line, from lines built as the functions build them."""
+    window_lines = window_emf_lines(_sample_window(1, 1), "TraceCanary", STACK, detail)
+    window_line, object_lines = window_lines[0], window_lines[1:]
+    *generator_objects, generator_run = _generator_lines(detail)
+    return RecordBytes(
+        reporter_per_window=_size(window_line),
+        reporter_per_object=sum(_size(line) for line in object_lines),
+        generator_per_run=_size(generator_run),
+        generator_per_object=sum(_size(line) for line in generator_objects),
+        pipeline_per_object=_size(_pipeline_line(detail)),
+    )
+
+
+def _size(line: dict[str, Any]) -> int:
+    return len(render(line).encode()) + 1
+
+
+def _sample_window(
+    functions: int, calls_per_function: int, *, extension: bool = False, cold: bool = False
+) -> WindowFigures:
+    """One object, traced through `functions` invocations with their calls, durations as X-Ray gives them."""
+    start = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
+    figures = WindowFigures(
+        Window(start, start + timedelta(minutes=5)),
+        generated=1,
+        complete=1,
+        traces_retrieved=1,
+        xray_api_calls=1,
+    )
+    figures.transactions.append(TransactionFigure(KEY, TRACE_ID, "complete", 412.345, 87.654, 35.123))
     for function in range(functions):
-        figures.functions[f"f{function}"] = FunctionFigures(
-            1, 1, 0, [1.0], [1.0], [1.0], [1.0], [1.0] if extension else []
+        calls = [
+            {
+                "service": "DynamoDB" if call == 0 else f"Service{call}",
+                "operation": "PutItem",
+                "resource": "tracecanary-ItemsTable-1A2B3C4D5E6F",
+                "duration_ms": 12.345,
+                "error": False,
+                "fault": False,
+                "throttle": False,
+            }
+            for call in range(calls_per_function)
+        ]
+        figures.add_invocation(
+            {
+                "trace_id": TRACE_ID,
+                "function": f"{STACK}-pipeline" + (f"-{function}" if function else ""),
+                "format": "v2",
+                "cold_start": cold,
+                "init_ms": 186.012 if cold else None,
+                "invocation_ms": 62.345,
+                "overhead_ms": 7.512,
+                "runtime_overhead_ms": 7.512,
+                "extension_overhead_ms": 30.123 if extension else None,
+                "response_duration_ms": 0.512,
+                "dwell_ms": 12.345,
+                "attempts": 1,
+                "calls": calls,
+                "function_error": False,
+            }
         )
-        for call in range(calls_per_function):
-            figures.calls[(f"f{function}", f"s{call}", "op")] = CallFigures([1.0], 0, 0, 0)
-    distinct = set()
-    for line in window_emf_lines(figures, "TraceCanary", "stack"):
-        directive = line["_aws"]["CloudWatchMetrics"][0]
-        dimension_values = tuple(line[name] for name in directive["Dimensions"][0])
-        for metric in directive["Metrics"]:
-            distinct.add((metric["Name"], dimension_values))
-    return len(distinct) + _generator_metric_count() + len(PIPELINE_FUNCTION_METRICS)
+    return figures
 
 
-def _generator_metric_count() -> int:
+def _generator_lines(detail: MetricsDetail) -> list[dict[str, Any]]:
     from generator.manifest import ManifestRecord, Outcome
-    from generator.metrics import emit_run_metrics
+    from generator.metrics import run_record_lines
 
-    names: set[str] = set()
+    planned = 1795608301.123
+    record = ManifestRecord(
+        run_id="20261125T124804Z-e2dc71",
+        sequence=0,
+        bucket="tracecanary-incomingbucket-1a2b3c4d5e6f",
+        key=KEY,
+        trace_id=TRACE_ID,
+        segment_id="53995c3f42cd8ad8",
+        put_subsegment_id="6f1c3f0e2b5e4a8c",
+        planned_at=planned,
+        outcome=Outcome.SENT,
+        size=1024,
+        content_type="application/json",
+        started_at=planned + 0.001,
+        put_ms=35.123,
+    )
+    return run_record_lines(
+        [record], run_id=record.run_id, pipeline=STACK, namespace="TraceCanary", detail=detail
+    )
 
-    class Recorder:
-        def add_metric(self, name: str, unit: str, value: float) -> None:
-            names.add(name)
 
-    record = ManifestRecord("run", 0, "b", "k", "t", "s", "p", 0.0, Outcome.SENT, 1, "text/plain", 0.0, 1.0)
-    emit_run_metrics(Recorder(), [record])
-    return len(names)
+def _pipeline_line(detail: MetricsDetail) -> dict[str, Any]:
+    from pipeline.metrics import event_record_line
+    from pipeline.processor import EventOutcome
+    from pipeline.settings import PipelineSettings
+
+    settings = PipelineSettings(
+        items_table_name="items", pipeline_name=STACK, service_name="pipeline", metrics_detail=detail
+    )
+    return event_record_line(EventOutcome(total=1, written=[KEY]), settings, TRACE_ID, timestamp_ms=0)
 
 
 def count_alarms(template: dict[str, Any]) -> int:

@@ -1,8 +1,9 @@
 """What tracecanary costs a month with a stack's parameters, line by line, beside a Synthetics canary.
 
 Quantities come from the parameters and from what the code really does (one PutObject, one PutItem, one
-manifest write and one trace per object; the metrics the reporter really emits); the few figures that only
-a deployment can tell (how long an invocation runs, how many log bytes it writes) are named assumptions.
+manifest write and one trace per object; the metrics and the record lines the functions really emit at the
+chosen `MetricsDetail`); the few figures that only a deployment can tell (how long an invocation runs, how
+many bytes Lambda's and the loggers' own lines take) are named assumptions.
 """
 
 import json
@@ -12,6 +13,17 @@ from pathlib import Path
 from typing import Any
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
+
+
+@dataclass(frozen=True)
+class RecordBytes:
+    """Bytes of record lines (with their newline) CloudWatch Logs ingests, measured on emitted lines."""
+
+    reporter_per_window: int  # the window's own line
+    reporter_per_object: int  # its transaction, invocation and call lines (one function, one call)
+    generator_per_run: int
+    generator_per_object: int
+    pipeline_per_object: int  # one event per object
 
 
 @dataclass(frozen=True)
@@ -31,8 +43,16 @@ class Deployment:
     alarms: int = 7
     dashboards: int = 1
     kms_keys: int = 1
-    custom_metrics: int = 26
+    metrics_detail: str = "standard"
+    custom_metrics: int = 7
     extension: bool = False  # the pipeline runs a Lambda extension (its traces carry aws:extensionOverhead)
+    record_bytes: RecordBytes = RecordBytes(
+        reporter_per_window=400,
+        reporter_per_object=1100,
+        generator_per_run=300,
+        generator_per_object=350,
+        pipeline_per_object=200,
+    )  # measured from the emitted lines by `tracecanary cost`; these only serve a bare Deployment()
 
 
 @dataclass(frozen=True)
@@ -41,9 +61,10 @@ class Assumptions:
     reporter_base_ms: float = 1500.0  # a reporter run's fixed part (clients, checkpoint, manifest query)
     reporter_ms_per_object: float = 0.5  # analysis and lookups per object, from BENCHMARKS.md
     generator_overhead_ms: float = 1500.0  # a generator run beyond its span: flushing segments and manifest
-    pipeline_log_bytes: int = 1500  # START/END/REPORT, one JSON log line, one EMF line
-    generator_log_bytes_per_object: int = 60  # EMF values and the run summary
-    reporter_log_bytes_per_window: int = 20000  # about 30 EMF lines and the window's summary
+    # Lambda's START/END/REPORT lines and each function's Powertools log lines, beside its record lines.
+    pipeline_log_bytes: int = 1100  # per invocation: the platform lines, "event processed"
+    generator_log_bytes_per_run: int = 1500  # the platform lines, "run finished"
+    reporter_log_bytes_per_window: int = 1500  # the platform lines, "window reported"
 
 
 @dataclass(frozen=True)
@@ -80,9 +101,11 @@ def monthly_cost(
     generator_ms = deployment.span_seconds * 1000 + assumptions.generator_overhead_ms
     reporter_ms = assumptions.reporter_base_ms + assumptions.reporter_ms_per_object * objects_per_window
     log_gb = (
-        objects * assumptions.pipeline_log_bytes
-        + objects * assumptions.generator_log_bytes_per_object
-        + reporter_runs * assumptions.reporter_log_bytes_per_window
+        reporter_log_bytes(deployment, assumptions) * minutes / (24 * 60)
+        + objects * (assumptions.pipeline_log_bytes + deployment.record_bytes.pipeline_per_object)
+        + objects * deployment.record_bytes.generator_per_object
+        + generator_runs
+        * (assumptions.generator_log_bytes_per_run + deployment.record_bytes.generator_per_run)
     ) / 1024**3
     stored_gb = deployment.mean_object_bytes * objects / 30.4 * deployment.expiration_days / 1024**3
     per_gb_s = lam["per_gb_second_arm64"]
@@ -153,7 +176,7 @@ def monthly_cost(
         ),
         CostLine(
             "CloudWatch",
-            "custom metrics (counted from what the functions emit)",
+            f"custom metrics at MetricsDetail {deployment.metrics_detail} (counted from what is emitted)",
             deployment.custom_metrics,
             "metrics",
             cw["per_custom_metric_month"],
@@ -184,6 +207,15 @@ def monthly_cost(
             prices["kms"]["per_key_month"],
         ),
     ]
+
+
+def reporter_log_bytes(deployment: Deployment, assumptions: Assumptions = Assumptions()) -> float:
+    """Bytes a day the reporter writes to its log group: what a one-day view of each of the dashboard's
+    Logs Insights widgets over it scans."""
+    windows_a_day = 24 * 60 / deployment.report_period_minutes
+    objects_a_day = 24 * 60 / deployment.generator_rate_minutes * deployment.objects_per_run
+    per_window = assumptions.reporter_log_bytes_per_window + deployment.record_bytes.reporter_per_window
+    return windows_a_day * per_window + objects_a_day * deployment.record_bytes.reporter_per_object
 
 
 def synthetics_canary_cost(deployment: Deployment, prices: Mapping[str, Any]) -> CostLine:

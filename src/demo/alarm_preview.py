@@ -5,7 +5,8 @@ Minimum, Maximum, Average or a percentile), compares it with its threshold, and 
 the last periods breach. The preview does the same over the run's windows. Periods before the run have no
 data yet (CloudWatch would still be in INSUFFICIENT_DATA for a new alarm), so the evaluation range is the
 run's windows, and DatapointsToAlarm is capped at their number. Missing data inside the run follows the
-alarm's TreatMissingData.
+alarm's TreatMissingData. Only what a line declares in `_aws` becomes a datapoint: a plain field never does,
+so the preview shows what the run's `MetricsDetail` really gives the alarms.
 """
 
 import math
@@ -121,7 +122,9 @@ def _datapoints(
 ) -> dict[tuple[str, str, tuple[tuple[str, str], ...], int], list[float]]:
     found: dict[tuple[str, str, tuple[tuple[str, str], ...], int], list[float]] = {}
     for line in emf_lines:
-        meta = line["_aws"]
+        meta = line.get("_aws")
+        if meta is None:
+            continue  # a record line that declares no metric: CloudWatch makes no datapoint of it
         for directive in meta["CloudWatchMetrics"]:
             for dimension_set in directive["Dimensions"]:
                 dimensions = _key({name: str(line[name]) for name in dimension_set})

@@ -6,6 +6,7 @@ import math
 import sys
 from pathlib import Path
 
+from common.emf import MetricsDetail
 from demo.runtime_config import DEFAULT_TRACE_FORMAT, TRACE_FORMATS
 
 
@@ -47,6 +48,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="MS",
         help="emulate a Lambda extension on the pipeline: its environment stays busy MS after each "
         "response (default 0: no extension)",
+    )
+    parser.add_argument(
+        "--metrics-detail",
+        choices=[detail.value for detail in MetricsDetail],
+        default=None,
+        help="which figures become CloudWatch metrics, as the template parameter MetricsDetail "
+        "(default: the template's, standard); the rest stay plain fields of the EMF lines",
     )
     parser.set_defaults(run=run)
 
@@ -109,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         parse_faults(args.inject, seed=args.seed)
     except ValueError as error:
         raise UserError(f"--inject: {error}") from None
+    detail = {} if args.metrics_detail is None else {"metrics_detail": MetricsDetail(args.metrics_detail)}
     options = DemoOptions(
         count=args.count,
         rate=args.rate,
@@ -119,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir,
         lambda_trace_format=args.lambda_trace_format,
         extension_overhead_ms=args.extension_overhead_ms,
+        **detail,
     )
     demo = run_demo(options, sys.stdout)
     windows = [int(window.timestamp() * 1000) for window in demo.windows]
@@ -132,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             "runtime": demo.runtime_stats,
             "not_complete": not_complete(demo.reporter_logs),
         },
+        metrics_detail=options.metrics_detail.value,
+        function_records=demo.function_records,
     )
     print(render(summary, alarms))
     write_summary(summary, args.output_dir / "summary.json")

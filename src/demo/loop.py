@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import boto3
 
+from common.emf import MetricsDetail
 from demo.lambda_runtime import DirectoryLogSink, local_lambda
 from demo.local_stack import LocalStack, create_local_stack
 from demo.moto_server import moto_server
@@ -25,6 +26,13 @@ from demo.s3_router import S3NotificationRouter
 from demo.xray_daemon import xray_daemon
 
 PERIOD = timedelta(minutes=1)  # the demo's reporting windows
+
+
+def template_metrics_detail() -> MetricsDetail:
+    """The template's default `MetricsDetail`, what a deployment without overrides runs."""
+    from demo.template import load_template, parameter_default
+
+    return MetricsDetail(parameter_default(load_template(), "MetricsDetail"))
 
 
 @dataclass(frozen=True)
@@ -39,21 +47,23 @@ class DemoOptions:
     stack_name: str = "tracecanary-demo"
     lambda_trace_format: TraceFormat = DEFAULT_TRACE_FORMAT  # of every function's segments
     extension_overhead_ms: float = 0.0  # an emulated extension on the pipeline function; 0: none
+    metrics_detail: MetricsDetail = field(default_factory=template_metrics_detail)  # template's default
 
 
 @dataclass
 class DemoRun:
-    """What the run produced: the EMF lines, the windows, the runtime's own counts and where files went."""
+    """What the run produced: the record lines, the windows, the runtime's own counts and where files went."""
 
     options: DemoOptions
     stack: LocalStack
     windows: list[datetime]
-    emf: list[dict[str, Any]]
+    emf: list[dict[str, Any]]  # the reporter's record lines (EMF where they declare metrics)
     reporter_logs: list[dict[str, Any]]
     runtime_stats: dict[str, Any] = field(default_factory=dict)
     endpoint_url: str = ""
     daemon_address: str = ""
     trace_ids: list[str] = field(default_factory=list)
+    function_records: list[dict[str, Any]] = field(default_factory=list)  # the generator's and pipeline's
 
 
 def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
@@ -102,8 +112,10 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
         emf, reporter_logs = _printed_json(logs.path(reporter.name))
         run = DemoRun(options, stack, windows, emf, reporter_logs, stats, aws.endpoint_url, daemon_address)
         run.trace_ids = _save_traces(stack, options.output_dir / "traces.json")
-    generator_emf, _ = _printed_json(logs.path(generator.name))
-    _save_emf([*generator_emf, *emf], options.output_dir / "emf.jsonl")
+    generator_records, _ = _printed_json(logs.path(generator.name))
+    pipeline_records, _ = _printed_json(logs.path(pipeline.name))
+    run.function_records = [*generator_records, *pipeline_records]
+    _save_emf([*generator_records, *pipeline_records, *emf], options.output_dir / "emf.jsonl")
     return run
 
 
@@ -133,7 +145,12 @@ def _lambda_description(options: DemoOptions) -> str:
 def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> list[FunctionConfig]:
     """The template's three functions, configured as template.yaml configures them, pointed at moto."""
     span = options.count / options.rate if options.arrival != "burst" else 0.0
-    shared = {**aws, "PIPELINE_NAME": stack.stack_name, "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary"}
+    shared = {
+        **aws,
+        "PIPELINE_NAME": stack.stack_name,
+        "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary",
+        "METRICS_DETAIL": options.metrics_detail.value,  # as the template's Globals set it
+    }
     pipeline = FunctionConfig(
         name=f"{stack.stack_name}-pipeline",
         handler="handlers.pipeline.lambda_handler",
@@ -223,13 +240,14 @@ def _start_checkpoint_before(stack: LocalStack, first_window: datetime) -> None:
 
 
 def _printed_json(log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A function's printed JSON lines, split into EMF and log lines."""
+    """A function's printed JSON lines, split into record lines (EMF or plain) and the other log lines."""
     lines = (
         [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
         if log.exists()
         else []
     )
-    return [line for line in lines if "_aws" in line], [line for line in lines if "_aws" not in line]
+    records = [line for line in lines if "record" in line or "_aws" in line]
+    return records, [line for line in lines if "record" not in line and "_aws" not in line]
 
 
 def _save_traces(stack: LocalStack, path: Path) -> list[str]:

@@ -1,10 +1,15 @@
-"""The demo's summary: the run's figures as CloudWatch would have them from the EMF, and the alarm preview."""
+"""The demo's summary: the run's figures from its record lines, and the alarm preview.
+
+The figures are read from the record lines whether a figure is a declared metric or a plain field (what
+Logs Insights would read at `standard`); the alarm preview reads declared metrics only, as CloudWatch does.
+"""
 
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from common.emf import declared_metrics
 from demo.alarm_preview import AlarmResult, alarm_specs, evaluate
 from demo.template import load_template
 from traces.stats import distribution
@@ -48,7 +53,11 @@ def build_summary(
     stack_name: str,
     pipeline_function: str,
     extra: Mapping[str, Any],
+    *,
+    metrics_detail: str,
+    function_records: Iterable[Mapping[str, Any]] = (),
 ) -> tuple[dict[str, Any], list[AlarmResult]]:
+    """`emf`: the reporter's record lines; `function_records`: the generator's and the pipeline's."""
     counts = {name: int(sum(values_of(emf, name, {}))) for name in COUNTS}
     generated = counts["TransactionsGenerated"]
     figures = {
@@ -61,6 +70,7 @@ def build_summary(
         "ReporterFunction": f"{stack_name}-reporter",
     }
     alarms = evaluate(alarm_specs(load_template(), names), emf, windows)
+    declared = sorted(declared_metrics([*emf, *function_records]))
     summary = {
         **extra,
         "windows": len(windows),
@@ -71,6 +81,11 @@ def build_summary(
             "success_rate": 100.0 * counts["TransactionsComplete"] / generated if generated else None,
         },
         "counts": counts,
+        "metrics": {
+            "detail": metrics_detail,
+            "record_lines": len(emf),
+            "declared": [{"name": name, "dimensions": dict(dimensions)} for name, dimensions in declared],
+        },
         "figures_ms": figures,
         "alarms": {result.spec.name: {"state": result.state, "values": result.values} for result in alarms},
     }
@@ -94,6 +109,7 @@ def not_complete(reporter_logs: Iterable[Mapping[str, Any]]) -> list[dict[str, A
 def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:
     transactions = summary["transactions"]
     counts = summary["counts"]
+    metrics = summary["metrics"]
     rate = transactions["success_rate"]
     lines = [
         "",
@@ -103,6 +119,8 @@ def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:
         f"function errors {counts['FunctionErrors']}  DynamoDB errors {counts['CallErrors']} "
         f"(throttles {counts['CallThrottles']}, faults {counts['CallFaults']})",
         f"X-Ray         {counts['TracesRetrieved']} traces read in {counts['XRayApiCalls']} API calls",
+        f"metrics       {len(metrics['declared'])} custom metrics declared (MetricsDetail "
+        f"{metrics['detail']}); the rest plain fields of {metrics['record_lines']} reporter record lines",
         "",
         f"  {'(ms)':<20} {'count':>6} {'p50':>9} {'p90':>9} {'p99':>9}",
     ]

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from common.emf import MetricsDetail
 from common.errors import UserError
 from common.settings import EnvSettings
 from generator.payloads import DEFAULT_MIX, PayloadMix, parse_mix
@@ -33,6 +34,8 @@ class GeneratorSettings(EnvSettings):
     xray_sink: XRaySinkChoice = Field("auto", alias="GENERATOR_XRAY_SINK")
     daemon_address: str | None = Field(None, alias="AWS_XRAY_DAEMON_ADDRESS")
     pipeline_name: str = Field("tracecanary", alias="PIPELINE_NAME", min_length=1)
+    metrics_namespace: str = Field("TraceCanary", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
+    metrics_detail: MetricsDetail = Field(MetricsDetail.STANDARD, alias="METRICS_DETAIL")
 
     @field_validator("seed", "daemon_address", mode="before")
     @classmethod

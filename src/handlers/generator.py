@@ -5,36 +5,33 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from common.emf import render
 from common.settings import load_settings
 from generator.aws import dynamodb_client, make_sink, s3_client
 from generator.manifest import DynamoDbManifest, Outcome
-from generator.metrics import emit_run_metrics
+from generator.metrics import run_record_lines
 from generator.plan import derive_seed
 from generator.service import RunSettings, generate
 from generator.settings import GeneratorSettings
 from generator.uploader import S3ObjectStore
 
-# Time kept back from Lambda's timeout to flush segments, write the manifest and print metrics.
+# Time kept back from Lambda's timeout to flush segments, write the manifest and print the record lines.
 RESERVE_SECONDS = 10.0
 MAX_LOGGED_PROBLEMS = 20
 
 logger = Logger(service="tracecanary-generator")
 tracer = Tracer()
-# service="": no `service` dimension even where POWERTOOLS_SERVICE_NAME is set; only `Pipeline`.
-metrics = Metrics(service="")
 
 
 @cache
 def settings() -> GeneratorSettings:
     """Validated on the first (cold start) invocation; a bad variable fails it with a clear message."""
-    loaded = load_settings(GeneratorSettings)
-    metrics.set_default_dimensions(Pipeline=loaded.pipeline_name)
-    return loaded
+    return load_settings(GeneratorSettings)
 
 
 @cache
@@ -52,7 +49,6 @@ def _manifest(table: str, ttl_days: float) -> DynamoDbManifest:
     return DynamoDbManifest(dynamodb_client(_session()), table, ttl_days)
 
 
-@metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
@@ -78,7 +74,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
         manifest=_manifest(config.manifest_table, config.manifest_ttl_days),
         latest_deadline=latest_deadline,
     )
-    emit_run_metrics(metrics, result.records)
+    for line in run_record_lines(
+        result.records,
+        run_id=result.plan.run_id,
+        pipeline=config.pipeline_name,
+        namespace=config.metrics_namespace,
+        detail=config.metrics_detail,
+    ):
+        print(render(line))  # CloudWatch reads EMF from the function's stdout
     problems = [r for r in result.records if r.outcome is not Outcome.SENT]
     for record in problems[:MAX_LOGGED_PROBLEMS]:
         logger.warning(

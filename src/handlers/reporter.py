@@ -1,6 +1,5 @@
 """Lambda entry point of the reporter: each due window's transactions as EMF metrics and log lines."""
 
-import json
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -10,6 +9,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from common.emf import render
 from common.settings import load_settings
 from generator.manifest import DynamoDbManifest
 from reporter.checkpoints import DynamoDbCheckpointStore
@@ -23,7 +23,7 @@ tracer = Tracer()
 
 
 def print_emf(line: dict[str, Any]) -> None:
-    print(json.dumps(line, separators=(",", ":")))  # CloudWatch reads EMF from the function's stdout
+    print(render(line))  # CloudWatch reads EMF from the function's stdout
 
 
 @cache
@@ -37,6 +37,7 @@ def reporter() -> Reporter:
         period=settings.period,
         lag=settings.lag,
         max_windows_per_run=settings.max_windows_per_run,
+        metrics_detail=settings.metrics_detail,
     )
     return Reporter(
         config,

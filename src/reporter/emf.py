@@ -1,91 +1,103 @@
-"""A window's figures as CloudWatch EMF lines, through Powertools Metrics.
+"""A window's figures as record lines (see `common.emf`): one for the window, then one per planned object,
+per invocation and per downstream call, each timestamped with the window's start.
 
-Distributions go out as raw values, so CloudWatch computes true percentiles over any period. Powertools
-writes a line whenever a metric reaches 100 values (the EMF limit) and carries on in the next; each
-dimension set gets its own EphemeralMetrics, since one EMF object has one set of dimensions.
+At `standard` the lines declare only the metrics the alarms and the headline graphs need; every other
+figure rides along as a plain field, so CloudWatch Logs Insights can still compute its percentiles (one
+value per line). Identifiers (key, trace id) are plain fields on every level: never dimensions, never billed.
 """
 
-import contextlib
-import io
-import json
-import warnings
-from collections.abc import Iterable
 from typing import Any
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
-from reporter.figures import WindowFigures
-
-Metric = tuple[str, MetricUnit, Iterable[float]]
+from common.emf import MetricsDetail, record_line
+from reporter.figures import CallFigure, InvocationFigure, TransactionFigure, WindowFigures
 
 
-def window_emf_lines(figures: WindowFigures, namespace: str, pipeline: str) -> list[dict[str, Any]]:
-    """The EMF objects for one window, timestamped with the window's start."""
-    lines: list[dict[str, Any]] = []
-    base = {"Pipeline": pipeline}
-    count, milliseconds = MetricUnit.Count, MetricUnit.Milliseconds
-    pipeline_metrics: list[Metric] = [
-        ("TransactionsGenerated", count, [figures.generated]),
-        ("TransactionsComplete", count, [figures.complete]),
-        ("TransactionsLost", count, [figures.lost]),
-        ("EndToEndLatency", milliseconds, figures.end_to_end_ms),
-        ("S3NotificationLatency", milliseconds, figures.s3_notification_ms),
-        ("TracesRetrieved", count, [figures.traces_retrieved]),
-        ("XRayApiCalls", count, [figures.xray_api_calls]),
+def window_emf_lines(
+    figures: WindowFigures, namespace: str, pipeline: str, detail: MetricsDetail = MetricsDetail.STANDARD
+) -> list[dict[str, Any]]:
+    """The record lines of one window, the window's own line first."""
+    timestamp_ms = int(figures.window.start.timestamp() * 1000)
+    window = figures.window.label()
+
+    def line(record: str, values: dict[str, Any], dimensions: dict[str, str]) -> dict[str, Any]:
+        return record_line(
+            record,
+            {"window": window, **values},
+            dimensions={"Pipeline": pipeline, **dimensions},
+            namespace=namespace,
+            timestamp_ms=timestamp_ms,
+            detail=detail,
+        )
+
+    lines = [line("window", _window_values(figures), {})]
+    lines += [line("transaction", _transaction_values(t), {}) for t in figures.transactions]
+    lines += [
+        line("invocation", _invocation_values(i), {"FunctionName": i.function}) for i in figures.invocations
     ]
-    if figures.success_rate is not None:
-        pipeline_metrics.append(("SuccessRate", MetricUnit.Percent, [figures.success_rate]))
-    lines += _emit(namespace, base, pipeline_metrics, figures)
-
-    for function, function_figures in sorted(figures.functions.items()):
-        lines += _emit(
-            namespace,
-            {**base, "FunctionName": function},
-            [
-                ("Invocations", count, [function_figures.invocations]),
-                ("ColdStarts", count, [function_figures.cold_starts]),
-                ("FunctionErrors", count, [function_figures.function_errors]),
-                ("InitDuration", milliseconds, function_figures.init_ms),
-                ("DwellTime", milliseconds, function_figures.dwell_ms),
-                ("InvocationDuration", milliseconds, function_figures.invocation_ms),
-                ("OverheadDuration", milliseconds, function_figures.overhead_ms),
-                # No values, no metric: only functions with a Lambda extension have this one (and cost it).
-                ("ExtensionOverhead", milliseconds, function_figures.extension_overhead_ms),
-            ],
-            figures,
+    lines += [
+        line(
+            "call",
+            _call_values(call),
+            {"FunctionName": call.function, "Service": call.service, "Operation": call.operation},
         )
-    for (function, service, operation), call_figures in sorted(figures.calls.items()):
-        lines += _emit(
-            namespace,
-            {**base, "FunctionName": function, "Service": service, "Operation": operation},
-            [
-                ("CallLatency", milliseconds, call_figures.latency_ms),
-                ("CallErrors", count, [call_figures.errors]),
-                ("CallThrottles", count, [call_figures.throttles]),
-                ("CallFaults", count, [call_figures.faults]),
-            ],
-            figures,
-        )
+        for call in figures.calls
+    ]
     return lines
 
 
-def _emit(
-    namespace: str, dimensions: dict[str, str], metrics: list[Metric], figures: WindowFigures
-) -> list[dict[str, Any]]:
-    # service="" keeps Powertools from adding a `service` dimension the alarms would not match.
-    emitter = EphemeralMetrics(namespace=namespace, service="")
-    for dimension, dimension_value in dimensions.items():
-        emitter.add_dimension(name=dimension, value=dimension_value)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), warnings.catch_warnings():
-        # A window older than 14 days would be dropped by CloudWatch; the planner never sends one.
-        warnings.simplefilter("ignore")
-        emitter.set_timestamp(figures.window.start)
-        added = False
-        for metric, unit, values in metrics:
-            for value in values:
-                emitter.add_metric(name=metric, unit=unit, value=value)
-                added = True
-        if added:
-            emitter.flush_metrics()
-    return [json.loads(line) for line in printed.getvalue().splitlines() if line.strip()]
+def _window_values(figures: WindowFigures) -> dict[str, Any]:
+    return {
+        "window_end": figures.window.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "TransactionsGenerated": figures.generated,
+        "TransactionsComplete": figures.complete,
+        "TransactionsLost": figures.lost,
+        "TransactionsError": figures.error,
+        "TransactionsIncomplete": figures.incomplete,
+        "SuccessRate": figures.success_rate,  # None (left out) when nothing was generated
+        "TracesRetrieved": figures.traces_retrieved,
+        "XRayApiCalls": figures.xray_api_calls,
+    }
+
+
+def _transaction_values(transaction: TransactionFigure) -> dict[str, Any]:
+    return {
+        "key": transaction.key,
+        "trace_id": transaction.trace_id,
+        "verdict": transaction.verdict,
+        "missing": "; ".join(transaction.missing) or None,
+        "EndToEndLatency": transaction.end_to_end_ms,
+        "S3NotificationLatency": transaction.s3_notification_ms,
+        "PutObjectDuration": transaction.put_object_ms,
+    }
+
+
+def _invocation_values(invocation: InvocationFigure) -> dict[str, Any]:
+    # Counts are 1 or 0 per invocation: their Sum over a period is the window's count, in CloudWatch and
+    # in Logs Insights alike.
+    return {
+        "trace_id": invocation.trace_id,
+        "format": invocation.format,
+        "Invocations": 1,
+        "ColdStarts": int(invocation.cold_start),
+        "FunctionErrors": int(invocation.function_error),
+        "InitDuration": invocation.init_ms,
+        "DwellTime": invocation.dwell_ms,
+        "InvocationDuration": invocation.invocation_ms,
+        "OverheadDuration": invocation.overhead_ms,
+        "RuntimeOverhead": invocation.runtime_overhead_ms,
+        # No value, no metric: only functions with a Lambda extension have this one (and cost it).
+        "ExtensionOverhead": invocation.extension_overhead_ms,
+        "ResponseDuration": invocation.response_duration_ms,
+        "Attempts": invocation.attempts,
+    }
+
+
+def _call_values(call: CallFigure) -> dict[str, Any]:
+    return {
+        "trace_id": call.trace_id,
+        "resource": call.resource,
+        "CallLatency": call.duration_ms,
+        "CallErrors": int(call.error),
+        "CallThrottles": int(call.throttle),
+        "CallFaults": int(call.fault),
+    }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from generator.manifest import ManifestRecord, Outcome
-from reporter.figures import WindowFigures
+from reporter.figures import TransactionFigure, WindowFigures
 from reporter.windows import Window
 from traces.transactions import Transaction
 
@@ -61,14 +61,25 @@ def reconcile(
     for record in records:
         figures.generated += 1
         transaction = by_trace.get(record.trace_id) if record.outcome is Outcome.SENT else None
+        verdict = _judge(record, transaction, record.key in items, record.trace_id in retrieved)
+        figures.transactions.append(
+            TransactionFigure(
+                key=record.key,
+                trace_id=record.trace_id,
+                verdict=verdict.verdict.value,
+                end_to_end_ms=transaction.end_to_end_ms if transaction else None,
+                s3_notification_ms=transaction.s3_notification_ms if transaction else None,
+                put_object_ms=transaction.put_object_ms if transaction else None,
+                missing=verdict.missing,
+            )
+        )
         if transaction is not None:
-            if transaction.end_to_end_ms is not None:
-                figures.end_to_end_ms.append(transaction.end_to_end_ms)
             for invocation in transaction.invocations:
                 figures.add_invocation(invocation.to_dict())
-        verdict = _judge(record, transaction, record.key in items, record.trace_id in retrieved)
         figures.complete += verdict.verdict is Verdict.COMPLETE
         figures.lost += verdict.verdict is Verdict.LOST
+        figures.error += verdict.verdict is Verdict.ERROR
+        figures.incomplete += verdict.verdict is Verdict.INCOMPLETE
         verdicts.append(verdict)
     return Reconciliation(verdicts, figures)
 

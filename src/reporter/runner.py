@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from common.emf import MetricsDetail
 from generator.manifest import ManifestStore, Outcome
 from reporter.checkpoints import CheckpointStore
 from reporter.emf import window_emf_lines
@@ -42,13 +43,14 @@ class ReporterConfig:
     lag: timedelta
     max_windows_per_run: int = 12
     max_age: timedelta = timedelta(days=13)  # CloudWatch drops EMF older than 14 days
+    metrics_detail: MetricsDetail = MetricsDetail.STANDARD  # which figures are metrics, which plain fields
 
 
 @dataclass
 class WindowReport:
     window: Window
     reconciliation: Reconciliation
-    emf: list[dict[str, Any]] = field(default_factory=list)
+    emf: list[dict[str, Any]] = field(default_factory=list)  # record lines: EMF where they declare metrics
     emitted: bool = False
 
 
@@ -116,11 +118,13 @@ class Reporter:
         figures.xray_api_calls = self._traces.stats.api_calls - calls_before
         figures.traces_retrieved = self._traces.stats.traces_retrieved - traces_before
         report = WindowReport(window, reconciliation)
-        report.emf = window_emf_lines(figures, self._config.namespace, self._config.pipeline)
+        report.emf = window_emf_lines(
+            figures, self._config.namespace, self._config.pipeline, self._config.metrics_detail
+        )
         return report
 
     def publish(self, report: WindowReport) -> None:
-        """Print the window's EMF lines, its summary line and one line per object that was not complete."""
+        """Print the window's record lines, its summary line and one line per object that was not complete."""
         for line in report.emf:
             self._emit(line)
         report.emitted = True
@@ -140,15 +144,13 @@ class Reporter:
 
 def window_summary(report: WindowReport) -> dict[str, Any]:
     figures = report.reconciliation.figures
-    invocation_ms = [value for function in figures.functions.values() for value in function.invocation_ms]
-    dwell_ms = [value for function in figures.functions.values() for value in function.dwell_ms]
     percentiles = {
         name: {"p50": summary.p50, "p99": summary.p99, "count": summary.count}
         for name, summary in (
             ("end_to_end_ms", distribution(figures.end_to_end_ms)),
             ("s3_notification_ms", distribution(figures.s3_notification_ms)),
-            ("dwell_ms", distribution(dwell_ms)),
-            ("invocation_ms", distribution(invocation_ms)),
+            ("dwell_ms", distribution(figures.invocation_values("dwell_ms"))),
+            ("invocation_ms", distribution(figures.invocation_values("invocation_ms"))),
         )
     }
     return {

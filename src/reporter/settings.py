@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from pydantic import Field
 
+from common.emf import MetricsDetail
 from common.settings import EnvSettings
 
 
@@ -17,6 +18,7 @@ class ReporterSettings(EnvSettings):
     lag_minutes: int = Field(alias="REPORT_LAG_MINUTES", default=3, ge=0, le=60)
     max_windows_per_run: int = Field(alias="REPORT_MAX_WINDOWS_PER_RUN", default=12, ge=1, le=288)
     xray_concurrency: int = Field(alias="XRAY_CONCURRENCY", default=4, ge=1, le=16)
+    metrics_detail: MetricsDetail = Field(alias="METRICS_DETAIL", default=MetricsDetail.STANDARD)
 
     @property
     def period(self) -> timedelta:

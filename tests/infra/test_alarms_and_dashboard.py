@@ -1,4 +1,4 @@
-"""The alarms and the dashboard of template.yaml against the metrics the reporter really emits."""
+"""The alarms and the dashboard of template.yaml against the record lines the functions really emit."""
 
 import json
 import re
@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
+from common.emf import METRIC_PLAN, MetricsDetail, declared_metrics
+from generator.manifest import ManifestRecord, Outcome
+from generator.metrics import run_record_lines
+from pipeline.metrics import event_record_line
+from pipeline.processor import EventOutcome
+from pipeline.settings import PipelineSettings
 from reporter.emf import window_emf_lines
-from reporter.figures import CallFigures, FunctionFigures, WindowFigures
+from reporter.figures import TransactionFigure, WindowFigures
 from reporter.windows import Window
 
 CONTRACT_METRICS = {
@@ -18,22 +24,58 @@ CONTRACT_METRICS = {
     "CallThrottles", "CallFaults", "ObjectsUploaded", "UploadFailures", "ScheduleLag", "PutLatency",
     "TracesRetrieved", "XRayApiCalls",
 }  # fmt: skip
+PIPELINE_OWN_METRICS = {"ItemsWritten", "DuplicatesSkipped", "RecordsFailed"}
+LEVELS = list(MetricsDetail)
+# The log group each kind of record line is printed to.
+LOG_GROUPS = {
+    "ReporterLogGroup": {"window", "transaction", "invocation", "call"},
+    "GeneratorLogGroup": {"generator_object", "generator_run"},
+    "PipelineLogGroup": {"pipeline_event"},
+}
 
 
-def emitted_metrics() -> dict[str, set[str]]:
-    """Metric name -> its dimension names, from EMF the reporter prints for a window with every part."""
+def emitted_lines(detail: MetricsDetail) -> list[dict[str, Any]]:
+    """Record lines of every kind, as the functions print them: a window with every part, a generator
+    run and a pipeline event."""
     start = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
     figures = WindowFigures(Window(start, start + timedelta(minutes=5)), generated=2, complete=1, lost=1)
-    figures.end_to_end_ms.append(300.0)
-    figures.s3_notification_ms.append(90.0)
-    figures.functions["fn"] = FunctionFigures(1, 1, 0, [200.0], [30.0], [40.0], [1.0], [8.0])
-    figures.calls[("fn", "DynamoDB", "PutItem")] = CallFigures([12.0], 0, 0, 0)
-    found: dict[str, set[str]] = {}
-    for line in window_emf_lines(figures, "TraceCanary", "stack"):
-        directive = line["_aws"]["CloudWatchMetrics"][0]
-        for metric in directive["Metrics"]:
-            found[metric["Name"]] = set(directive["Dimensions"][0])
-    return found
+    trace_id = "1-6745a1b0-0123456789abcdef01234567"
+    figures.transactions += [
+        TransactionFigure("synthetic/a", trace_id, "complete", 300.0, 90.0, 30.0),
+        TransactionFigure("synthetic/b", trace_id, "lost", missing=("no item in the table",)),
+    ]
+    call = {"service": "DynamoDB", "operation": "PutItem", "duration_ms": 12.0}
+    figures.add_invocation(
+        {
+            "function": "fn",
+            "trace_id": trace_id,
+            "cold_start": True,
+            "init_ms": 200.0,
+            "dwell_ms": 30.0,
+            "invocation_ms": 40.0,
+            "overhead_ms": 1.0,
+            "extension_overhead_ms": 8.0,
+            "calls": [call],
+        }
+    )
+    planned = 1795608301.0
+    record = ManifestRecord(
+        "run", 0, "b", "synthetic/a", trace_id, "s", "p", planned, Outcome.SENT, 1, "text/plain", planned, 20
+    )  # fmt: skip
+    settings = PipelineSettings("items", "stack", service_name="pipeline", metrics_detail=detail)
+    return [
+        *window_emf_lines(figures, "TraceCanary", "stack", detail),
+        *run_record_lines([record], run_id="run", pipeline="stack", namespace="TraceCanary", detail=detail),
+        event_record_line(EventOutcome(total=1, written=["synthetic/a"]), settings, trace_id),
+    ]
+
+
+def emitted_metrics(detail: MetricsDetail) -> dict[str, set[str]]:
+    """Metric name -> its dimension names, as the lines declare them."""
+    return {
+        name: {dimension for dimension, _ in values}
+        for name, values in declared_metrics(emitted_lines(detail))
+    }
 
 
 def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -44,17 +86,23 @@ def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_every_alarm_watches_a_metric_emitted_with_exactly_its_dimensions(template: dict[str, Any]) -> None:
-    emitted = emitted_metrics()
+@pytest.mark.parametrize("detail", LEVELS)
+def test_every_alarm_watches_a_metric_emitted_with_exactly_its_dimensions(
+    template: dict[str, Any], detail: MetricsDetail
+) -> None:
+    emitted = emitted_metrics(detail)
     for name, alarm in alarms(template).items():
         if alarm["Namespace"] == "AWS/Lambda":
             continue  # Lambda's own metrics (the reporter failing)
         assert alarm["Namespace"] == {"Ref": "MetricsNamespace"}, name
         dimensions = {dimension["Name"] for dimension in alarm["Dimensions"]}
-        assert alarm["MetricName"] in emitted, f"{name} watches {alarm['MetricName']}, which nothing emits"
+        assert alarm["MetricName"] in emitted, (
+            f"{name} watches {alarm['MetricName']}, not a metric at {detail}"
+        )
         assert dimensions == emitted[alarm["MetricName"]], name
         pipeline = next(d["Value"] for d in alarm["Dimensions"] if d["Name"] == "Pipeline")
         assert pipeline == {"Ref": "AWS::StackName"}, name
+        assert METRIC_PLAN[alarm["MetricName"]].standard, f"{name}: its metric must be one at standard"
 
 
 def test_the_alarms_design_md_asks_for(template: dict[str, Any]) -> None:
@@ -80,22 +128,92 @@ def test_the_alarms_design_md_asks_for(template: dict[str, Any]) -> None:
         }
 
 
-@pytest.fixture
-def dashboard(template: dict[str, Any]) -> dict[str, Any]:
-    body, _variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    substituted = re.sub(r"\$\{[^}]+\}", "1", body)  # every ${...} CloudFormation fills in
-    parsed: dict[str, Any] = json.loads(substituted)
+def test_the_full_level_is_a_condition_on_the_parameter(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["MetricsDetail"]["AllowedValues"] == ["standard", "full"]
+    assert template["Parameters"]["MetricsDetail"]["Default"] == "standard"
+    assert template["Conditions"]["FullMetrics"] == {"Fn::Equals": [{"Ref": "MetricsDetail"}, "full"]}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["METRICS_DETAIL"] == {"Ref": "MetricsDetail"}
+
+
+def dashboard(template: dict[str, Any], detail: MetricsDetail) -> dict[str, Any]:
+    """The dashboard as CloudFormation renders it at `detail`: the condition's widgets put in, names kept
+    as <Name> and the period as 300 s."""
+    body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    condition, full, standard = variables["DetailWidgets"]["Fn::If"]
+    assert condition == "FullMetrics"
+    chosen, _ = (full if detail is MetricsDetail.FULL else standard)["Fn::Sub"]
+    text = body.replace("${DetailWidgets}", chosen)
+    text = re.sub(
+        r"\$\{([^}]+)\}", lambda name: "300" if name[1] == "PeriodSeconds" else f"<{name[1]}>", text
+    )
+    parsed: dict[str, Any] = json.loads(text)
     return parsed
 
 
-def test_the_dashboard_shows_every_contract_metric_and_every_alarm(
-    dashboard: dict[str, Any], template: dict[str, Any]
+def graphed_metrics(widget: dict[str, Any]) -> set[str]:
+    names = set()
+    for entry in widget["properties"]["metrics"]:
+        if isinstance(entry, list):
+            names.add(entry[1])
+        else:
+            names.update(re.findall(r'MetricName="(\w+)"', entry["expression"]))
+    return names
+
+
+def queried_fields(query: str) -> tuple[str, set[str]]:
+    """The record kind a Logs Insights query filters on and every field it reads."""
+    [record] = re.findall(r"record = '(\w+)'", query)
+    fields = set(re.findall(r"(?:sum|pct|ispresent)\((\w+)", query))
+    fields |= set(re.findall(r"sort (\w+)", query)) - {"@timestamp"}
+    for display in re.findall(r"display ([\w, ]+)", query):
+        fields |= {name.strip() for name in display.split(",")}
+    fields |= set(re.findall(r"and (\w+) !=", query))
+    return record, fields
+
+
+@pytest.mark.parametrize("detail", LEVELS)
+def test_the_dashboard_shows_every_figure_as_a_metric_or_a_logs_insights_query(
+    template: dict[str, Any], detail: MetricsDetail
 ) -> None:
-    text = json.dumps(dashboard)
-    for metric in CONTRACT_METRICS:
-        assert f'"{metric}"' in text or f'\\"{metric}\\"' in text, f"{metric} is not on the dashboard"
-    [alarm_widget] = [widget for widget in dashboard["widgets"] if widget["type"] == "alarm"]
-    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
-    for name in alarms(template):
-        assert f"${{{name}.Arn}}" in body, f"{name} is not on the dashboard"
-    assert len(alarm_widget["properties"]["alarms"]) == len(alarms(template))
+    widgets = dashboard(template, detail)["widgets"]
+    declared = set(emitted_metrics(detail)) | (
+        {"ExtensionOverhead"} if detail is MetricsDetail.FULL else set()
+    )
+    graphed = set().union(*(graphed_metrics(w) for w in widgets if w["type"] == "metric"))
+    assert graphed <= declared, f"metric widgets for what is no metric at {detail}: {graphed - declared}"
+    queries = [w["properties"]["query"] for w in widgets if w["type"] == "log"]
+    queried = set().union(*(queried_fields(query)[1] for query in queries))
+    for metric in CONTRACT_METRICS | PIPELINE_OWN_METRICS:
+        assert metric in graphed or metric in queried, f"{metric} is not on the dashboard at {detail}"
+        if metric not in declared:
+            assert metric in queried, (
+                f"{metric} is a plain field at {detail}: it needs a Logs Insights widget"
+            )
+
+
+@pytest.mark.parametrize("detail", LEVELS)
+def test_each_logs_insights_widget_reads_fields_its_records_carry_and_says_its_cost(
+    template: dict[str, Any], detail: MetricsDetail
+) -> None:
+    carried: dict[str, set[str]] = {}
+    for line in emitted_lines(MetricsDetail.STANDARD):
+        carried.setdefault(line["record"], set()).update(line)
+    for widget in dashboard(template, detail)["widgets"]:
+        if widget["type"] != "log":
+            continue
+        properties = widget["properties"]
+        assert "$0.005/GB scanned" in properties["title"], properties["title"]
+        [source] = re.findall(r"^SOURCE '<(\w+)>' \|", properties["query"])
+        record, fields = queried_fields(properties["query"])
+        assert record in LOG_GROUPS[source], f"{properties['title']}: {record} lines are not in {source}"
+        assert fields <= carried[record], f"{properties['title']}: {fields - carried[record]} not on {record}"
+
+
+@pytest.mark.parametrize("detail", LEVELS)
+def test_the_dashboard_shows_every_alarm(template: dict[str, Any], detail: MetricsDetail) -> None:
+    widgets = dashboard(template, detail)["widgets"]
+    [alarm_widget] = [widget for widget in widgets if widget["type"] == "alarm"]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(
+        f"<{name}.Arn>" for name in alarms(template)
+    )

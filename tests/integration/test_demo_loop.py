@@ -17,8 +17,9 @@ def run_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str], *options: str) 
 
 
 def emf_sum(tmp_path: Path, metric: str) -> float:
+    """A figure summed over the run's record lines, whether a declared metric or a plain field."""
     lines = [json.loads(line) for line in (tmp_path / "emf.jsonl").read_text().splitlines()]
-    return sum(sum(line[metric]) for line in lines if metric in line)
+    return sum(float(line[metric]) for line in lines if metric in line)
 
 
 @pytest.mark.parametrize("trace_format", ["v1", "v2"])
@@ -62,6 +63,33 @@ def test_a_small_run_is_complete_and_consistent(
         assert invocation.attempts == 1
         assert invocation.s3_notification_ms is not None
         assert [(call.service, call.operation) for call in invocation.calls] == [("DynamoDB", "PutItem")]
+
+
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 7), ("full", 26)])
+def test_the_metrics_detail_decides_what_is_a_metric_and_the_figures_stay_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], detail: str, metrics: int
+) -> None:
+    summary, printed = run_demo(tmp_path, capsys, "--count", "6", "--metrics-detail", detail)
+
+    assert summary["metrics"]["detail"] == detail
+    assert len(summary["metrics"]["declared"]) == metrics  # what `tracecanary cost` counts at this level
+    assert f"metrics       {metrics} custom metrics declared (MetricsDetail {detail})" in printed
+    assert summary["transactions"]["complete"] == 6
+    # Plain field or metric, the figures come from the same lines: every part has its six values.
+    for label in ("end to end", "S3 notification", "dwell time", "invocation", "DynamoDB PutItem"):
+        assert summary["figures_ms"][label]["count"] == 6, label
+    assert summary["counts"]["Invocations"] == 6
+    assert emf_sum(tmp_path, "ObjectsUploaded") == 6
+    assert emf_sum(tmp_path, "ItemsWritten") == 6
+    assert {state["state"] for state in summary["alarms"].values()} == {"OK"}
+    lines = [json.loads(line) for line in (tmp_path / "emf.jsonl").read_text().splitlines()]
+    declared = {
+        metric["Name"]
+        for line in lines
+        for d in line.get("_aws", {}).get("CloudWatchMetrics", [])
+        for metric in d["Metrics"]
+    }
+    assert ("ScheduleLag" in declared) is (detail == "full")
 
 
 def test_an_emulated_extension_is_traced_and_summed_up(

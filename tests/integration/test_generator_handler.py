@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from common.emf import declared_metrics
 from common.errors import SettingsError
 from demo.lambda_context import LocalLambdaContext
 from demo.moto_server import LocalAws
@@ -62,29 +63,37 @@ def environment(
 def reset_handler() -> None:
     for cached in (handler.settings, handler._session, handler._store, handler._manifest):
         cached.cache_clear()
-    handler.metrics.clear_metrics()
-    handler.metrics.clear_default_dimensions()
-    # Lambda sets POWERTOOLS_METRICS_NAMESPACE before the module loads; here the module loaded first.
-    handler.metrics.namespace = "TraceCanary"
 
 
 def emf(out: str) -> dict[str, list[float]]:
+    """Every figure of the run's record lines, by name (metrics at `full`, plain fields at `standard`)."""
     totals: dict[str, list[float]] = {}
     for line in out.splitlines():
-        if '"_aws"' not in line:
+        if not line.startswith("{"):
             continue
         document = json.loads(line)
+        if document.get("record") not in ("generator_object", "generator_run"):
+            continue
         assert document["Pipeline"] == "tracecanary-it"
-        assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Pipeline"]]
-        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-            values = document[metric["Name"]]
-            totals.setdefault(metric["Name"], []).extend(values if isinstance(values, list) else [values])
+        for metric in ("ObjectsUploaded", "UploadFailures", "ScheduleLag", "PutLatency"):
+            if metric in document:
+                totals.setdefault(metric, []).append(float(document[metric]))
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            assert directive["Dimensions"] == [["Pipeline"]]
+            assert directive["Namespace"] == "TraceCanary"
     return totals
 
 
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 0), ("full", 4)])
 def test_a_scheduled_run(
-    environment: None, daemon: socket.socket, capsys: pytest.CaptureFixture[str]
+    environment: None,
+    daemon: socket.socket,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    detail: str,
+    metrics: int,
 ) -> None:
+    monkeypatch.setenv("METRICS_DETAIL", detail)
     summary = handler.lambda_handler(load_event("generator-schedule.json"), generator_context())
     assert (summary["sent"], summary["failed"], summary["dropped"]) == (12, 0, 0)
     assert summary["event_id"] == "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
@@ -98,10 +107,13 @@ def test_a_scheduled_run(
     assert {d["trace_id"] for d in documents} == {r.trace_id for r in records}
     assert boto3.client("s3").list_objects_v2(Bucket=BUCKET)["KeyCount"] == 12
 
-    metrics = emf(capsys.readouterr().out)
-    assert metrics["ObjectsUploaded"] == [12.0]
-    assert metrics["UploadFailures"] == [0.0]
-    assert len(metrics["ScheduleLag"]) == len(metrics["PutLatency"]) == 12
+    out = capsys.readouterr().out
+    figures = emf(out)
+    assert figures["ObjectsUploaded"] == [12.0]
+    assert figures["UploadFailures"] == [0.0]
+    assert len(figures["ScheduleLag"]) == len(figures["PutLatency"]) == 12
+    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(declared_metrics(printed)) == metrics  # none at standard, the four at full
 
     # the same event, replayed, plans the same traffic (same sizes and offsets)
     reset_handler()
@@ -123,13 +135,12 @@ def test_failing_puts_are_failed_records_and_upload_failures(
     assert len(records) == 12
     assert all(r.outcome is Outcome.FAILED and (r.error or "").startswith("NoSuchBucket") for r in records)
     check_traces(records)
-    metrics = emf(capsys.readouterr().out)
-    assert metrics["UploadFailures"] == [12.0]
-    assert metrics["ObjectsUploaded"] == [0.0]
-    assert "PutLatency" not in metrics
+    figures = emf(capsys.readouterr().out)
+    assert figures["UploadFailures"] == [12.0]
+    assert figures["ObjectsUploaded"] == [0.0]
+    assert "PutLatency" not in figures
 
 
-@pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_bad_settings_fail_the_cold_start_naming_the_variable(
     environment: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

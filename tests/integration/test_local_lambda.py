@@ -202,8 +202,9 @@ def test_the_pipeline_runs_and_traces_as_on_lambda(
         upload.context.trace_id for upload in uploads
     }
     assert sum(entry["cold_start"] for entry in handler_logs) == stats.environments
-    emf = [json.loads(line) for line in log.lines if line.startswith('{"_aws"')]
-    assert sum(entry["ItemsWritten"][0] for entry in emf) == 5
+    # Its record line per event: EMF at MetricsDetail full, plain fields at standard.
+    records = [json.loads(line) for line in log.lines if '"record":"pipeline_event"' in line]
+    assert sum(entry["ItemsWritten"] for entry in records) == 5
     reports = [line for line in log.lines if line.startswith("REPORT RequestId: ")]
     assert len(reports) == 5
     assert sum("Init Duration: " in line for line in reports) == stats.environments

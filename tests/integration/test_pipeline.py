@@ -35,13 +35,13 @@ def stack(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
     )
     from handlers import pipeline
 
+    pipeline.settings.cache_clear()
     pipeline.item_store.cache_clear()
     cold_start.is_cold_start = True
     powertools_logger.is_cold_start = True
     yield created
+    pipeline.settings.cache_clear()
     pipeline.item_store.cache_clear()
-    pipeline.metrics.clear_metrics()
-    pipeline.metrics.clear_default_dimensions()
 
 
 def invoke(event: dict[str, Any]) -> dict[str, int]:

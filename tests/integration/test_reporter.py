@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from common.emf import declared_metrics
 from demo.lambda_context import LocalLambdaContext
 from demo.local_stack import LocalStack, create_local_stack
 from demo.moto_server import LocalAws
@@ -73,36 +74,52 @@ def seed(stack: LocalStack, cases: list[dict[str, Any]]) -> list[str]:
 
 
 def run_handler(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The run's record lines (EMF where they declare metrics) and its log lines."""
     from handlers.reporter import lambda_handler
 
     lambda_handler(load_event("reporter-schedule.json"), LocalLambdaContext(function_name="tc-rep-reporter"))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    return [line for line in lines if "_aws" in line], [line for line in lines if "message" in line]
+    return [line for line in lines if "record" in line], [line for line in lines if "message" in line]
 
 
-def test_a_window_becomes_emf_and_log_lines(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 7), ("full", 19)])
+def test_a_window_becomes_record_lines_and_log_lines(
+    stack: LocalStack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    detail: str,
+    metrics: int,
+) -> None:
+    monkeypatch.setenv("METRICS_DETAIL", detail)
     trace_ids = seed(stack, [{"cold": True}, {}, {}, {}, {}, {}, {"written": False}])
 
-    emf, logs = run_handler(capsys)
+    records, logs = run_handler(capsys)
 
     timestamp = int(WINDOW_START.timestamp() * 1000)
-    assert {line["_aws"]["Timestamp"] for line in emf} == {timestamp}
-    [pipeline] = [
-        line for line in emf if line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Pipeline"]]
+    assert {line["_aws"]["Timestamp"] for line in records if "_aws" in line} == {timestamp}
+    # The reporter's 19 at full: 8 for the pipeline, 7 for its function, 4 for its DynamoDB PutItem.
+    assert len(declared_metrics(records)) == metrics
+    [window] = [line for line in records if line["record"] == "window"]
+    assert window["Pipeline"] == "tc-rep"
+    assert (window["TransactionsGenerated"], window["TransactionsComplete"]) == (7, 6)
+    assert window["TransactionsLost"] == 1
+    assert window["SuccessRate"] == pytest.approx(600 / 7)
+    assert window["TracesRetrieved"] == 7
+    assert window["XRayApiCalls"] == 2  # 7 ids: two BatchGetTraces calls
+    transactions = [line for line in records if line["record"] == "transaction"]
+    assert len([line for line in transactions if "EndToEndLatency" in line]) == 7
+    invocations = [line for line in records if line["record"] == "invocation"]
+    assert {line["FunctionName"] for line in invocations} == {FUNCTION}
+    assert (
+        sum(line["Invocations"] for line in invocations),
+        sum(line["ColdStarts"] for line in invocations),
+    ) == (7, 1)
+    assert [line["InitDuration"] for line in invocations if "InitDuration" in line] == [
+        pytest.approx(200.0, abs=0.01)
     ]
-    assert pipeline["Pipeline"] == "tc-rep"
-    assert (pipeline["TransactionsGenerated"], pipeline["TransactionsComplete"]) == ([7.0], [6.0])
-    assert pipeline["TransactionsLost"] == [1.0]
-    assert pipeline["SuccessRate"] == [pytest.approx(600 / 7)]
-    assert len(pipeline["EndToEndLatency"]) == 7
-    assert pipeline["TracesRetrieved"] == [7.0]
-    assert pipeline["XRayApiCalls"] == [2.0]  # 7 ids: two BatchGetTraces calls
-    [function] = [line for line in emf if line.get("FunctionName") == FUNCTION and "Service" not in line]
-    assert (function["Invocations"], function["ColdStarts"]) == ([7.0], [1.0])
-    assert function["InitDuration"] == [pytest.approx(200.0, abs=0.01)]
-    [call] = [line for line in emf if line.get("Service") == "DynamoDB"]
-    assert call["Operation"] == "PutItem"
-    assert len(call["CallLatency"]) == 7
+    calls = [line for line in records if line["record"] == "call"]
+    assert {(line["Service"], line["Operation"]) for line in calls} == {("DynamoDB", "PutItem")}
+    assert len(calls) == 7
 
     [summary] = [line for line in logs if line["message"] == "window reported"]
     assert (summary["generated"], summary["complete"], summary["lost"]) == (7, 6, 1)
@@ -112,9 +129,11 @@ def test_a_window_becomes_emf_and_log_lines(stack: LocalStack, capsys: pytest.Ca
         trace_ids[6],
         ["no item in the table"],
     )
+    [lost_record] = [line for line in transactions if line["verdict"] == "lost"]
+    assert (lost_record["key"], lost_record["missing"]) == ("synthetic/006", "no item in the table")
 
-    emf_again, _ = run_handler(capsys)  # the same schedule event, retried
-    assert emf_again == []
+    records_again, _ = run_handler(capsys)  # the same schedule event, retried
+    assert records_again == []
 
 
 def test_x_ray_throttling_is_survived(stack: LocalStack) -> None:

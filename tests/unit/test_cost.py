@@ -2,29 +2,82 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
+from common.emf import METRIC_PLAN, MetricsDetail
 from common.errors import UserError
 from cost.cli import deployment_for, parameter_overrides
-from cost.metrics_count import count_custom_metrics
+from cost.metrics_count import count_custom_metrics, emitted_metrics
 from cost.model import Deployment, load_prices, monthly_cost, synthetics_canary_cost
 from tests.conftest import PROJECT_ROOT
 
+STANDARD, FULL = MetricsDetail.STANDARD, MetricsDetail.FULL
 
-def test_custom_metrics_are_counted_from_what_is_emitted() -> None:
+
+def test_full_counts_every_metric_the_functions_emit() -> None:
     # Reporter: 8 pipeline-level (SuccessRate included), 7 per function, 4 per (function, call);
     # generator: 4; the pipeline's own: 3.
-    assert count_custom_metrics(functions=1, calls_per_function=1) == 8 + 7 + 4 + 4 + 3
-    assert count_custom_metrics(functions=2, calls_per_function=3) == 8 + 2 * 7 + 6 * 4 + 4 + 3
+    assert count_custom_metrics(FULL, functions=1, calls_per_function=1) == 8 + 7 + 4 + 4 + 3
+    assert count_custom_metrics(FULL, functions=2, calls_per_function=3) == 8 + 2 * 7 + 6 * 4 + 4 + 3
+
+
+def test_standard_counts_what_the_alarms_and_headline_graphs_need() -> None:
+    # SuccessRate, TransactionsGenerated, EndToEndLatency; DwellTime, InitDuration, FunctionErrors per
+    # function; CallLatency per (function, call). The generator's and the pipeline's are plain fields.
+    assert count_custom_metrics(STANDARD) == 3 + 3 + 1 == 7
+    assert count_custom_metrics(STANDARD, functions=2, calls_per_function=3) == 3 + 2 * 3 + 6
+    names = {name for name, _ in emitted_metrics(STANDARD)}
+    assert names == {name for name, planned in METRIC_PLAN.items() if planned.standard}
+    # Two metrics are planned for later alarms (untraced share, reporter heartbeat): still within 10.
+    assert count_custom_metrics(STANDARD) + 2 <= 10
+
+
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 7), ("full", 26)])
+def test_the_cli_prints_the_plans_count_and_stays_below_a_canary_at_the_defaults(
+    capsys: pytest.CaptureFixture[str], detail: str, metrics: int
+) -> None:
+    assert main(["cost", "--metrics-detail", detail]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("CloudWatch  custom metrics")]
+    assert f"MetricsDetail {detail}" in line
+    assert f"{metrics:.3f} metrics" in line
+    other = "full" if detail == "standard" else "standard"
+    assert f"--metrics-detail {other}: {26 if other == 'full' else 7} metrics" in out
+    total = float(next(line for line in out.splitlines() if line.split()[:1] == ["total"]).split()[-1])
+    canary = float(out.split("costs ")[1].split(" $/month")[0])
+    if detail == "standard":
+        assert total <= canary
+
+
+def test_the_default_deployment_runs_standard_and_costs_less_than_the_canarys_runs() -> None:
+    deployment = deployment_for(PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml", "default")
+    assert (deployment.metrics_detail, deployment.custom_metrics) == ("standard", 7)
+    prices = load_prices()
+    total = sum(line.monthly for line in monthly_cost(deployment, prices))
+    assert total <= synthetics_canary_cost(deployment, prices).monthly
+
+
+def test_the_metrics_detail_comes_from_samconfig_unless_the_option_says(tmp_path: Path) -> None:
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text('[prod.deploy.parameters]\nparameter_overrides = "MetricsDetail=full"\n')
+    template = PROJECT_ROOT / "template.yaml"
+    assert deployment_for(template, samconfig, "prod").custom_metrics == 26
+    assert deployment_for(template, samconfig, "prod", metrics_detail="standard").custom_metrics == 7
+    samconfig.write_text('[prod.deploy.parameters]\nparameter_overrides = "MetricsDetail=verbose"\n')
+    with pytest.raises(UserError, match="MetricsDetail: METRICS_DETAIL must be 'standard' or 'full'"):
+        deployment_for(template, samconfig, "prod")
 
 
 def test_monthly_lines_follow_from_the_parameters() -> None:
     prices = load_prices()
-    deployment = Deployment(generator_rate_minutes=5, objects_per_run=10, custom_metrics=26, alarms=7)
+    deployment = Deployment(
+        generator_rate_minutes=5, objects_per_run=10, metrics_detail="full", custom_metrics=26, alarms=7
+    )
     lines = {line.item.split(" (")[0]: line for line in monthly_cost(deployment, prices)}
     # 730 h x 60 / 5 min = 8,760 runs x 10 objects = 87,600 objects a month.
     assert lines["PUT requests"].quantity == pytest.approx(87.6)
     assert lines["PUT requests"].monthly == pytest.approx(87.6 * 0.005)
     assert lines["traces retrieved by the reporter"].monthly == pytest.approx(0.0876 * 0.50)
-    assert lines["custom metrics"].monthly == pytest.approx(26 * 0.30)
+    assert lines["custom metrics at MetricsDetail full"].monthly == pytest.approx(26 * 0.30)
     assert lines["alarms"].monthly == pytest.approx(0.70)
     canary = synthetics_canary_cost(deployment, prices)
     assert canary.quantity == 8760
@@ -54,11 +107,14 @@ def test_bad_samconfig_is_one_clear_error(tmp_path: Path) -> None:
         parameter_overrides(samconfig, "prod")
 
 
-def test_extension_overhead_is_counted_only_for_functions_with_an_extension() -> None:
-    assert count_custom_metrics(extension=True) == count_custom_metrics() + 1
-    assert count_custom_metrics(functions=2, extension=True) == count_custom_metrics(functions=2) + 2
-    plain = deployment_for(PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml", "default")
-    with_extension = deployment_for(
-        PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml", "default", extension=True
+def test_extension_overhead_is_a_metric_only_at_full_and_only_with_an_extension() -> None:
+    assert count_custom_metrics(FULL, extension=True) == count_custom_metrics(FULL) + 1
+    assert (
+        count_custom_metrics(FULL, functions=2, extension=True) == count_custom_metrics(FULL, functions=2) + 2
     )
-    assert with_extension.custom_metrics == plain.custom_metrics + 1
+    assert count_custom_metrics(STANDARD, extension=True) == count_custom_metrics(STANDARD)  # a plain field
+    template, samconfig = PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml"
+    for detail, extra in (("standard", 0), ("full", 1)):
+        plain = deployment_for(template, samconfig, "default", metrics_detail=detail)
+        with_extension = deployment_for(template, samconfig, "default", extension=True, metrics_detail=detail)
+        assert with_extension.custom_metrics == plain.custom_metrics + extra, detail

@@ -1,22 +1,10 @@
-import json
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from aws_lambda_powertools import Metrics
 
+from common.emf import MetricsDetail, declared_metrics
 from generator.manifest import ManifestRecord, Outcome
-from generator.metrics import emit_run_metrics
-
-
-@pytest.fixture
-def metrics() -> Iterator[Metrics]:
-    instance = Metrics(namespace="TraceCanary")
-    instance.clear_metrics()
-    instance.clear_default_dimensions()
-    instance.set_default_dimensions(Pipeline="tracecanary-test")
-    yield instance
-    instance.clear_metrics()
-    instance.clear_default_dimensions()
+from generator.metrics import run_record_lines
 
 
 def records(sent: int, failed: int, dropped: int) -> list[ManifestRecord]:
@@ -45,56 +33,88 @@ def records(sent: int, failed: int, dropped: int) -> list[ManifestRecord]:
                 content_type="application/json",
                 started_at=started,
                 put_ms=None if started is None else 20.0 + sequence,
+                error=None if outcome is Outcome.SENT else "boom",
             )
         )
     return result
 
 
-def emf_lines(text: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and "_aws" in line]
+def lines_of(detail: MetricsDetail, *, sent: int, failed: int = 0, dropped: int = 0) -> list[dict[str, Any]]:
+    return run_record_lines(
+        records(sent, failed, dropped),
+        run_id="r",
+        pipeline="tracecanary-test",
+        namespace="TraceCanary",
+        detail=detail,
+    )
 
 
-def test_counts_and_raw_values_with_the_pipeline_dimension(
-    metrics: Metrics, capsys: pytest.CaptureFixture[str]
-) -> None:
-    emit_run_metrics(metrics, records(sent=8, failed=1, dropped=1))
-    metrics.flush_metrics()
-    (line,) = emf_lines(capsys.readouterr().out)
-    directive = line["_aws"]["CloudWatchMetrics"][0]  # type: ignore[index]
-    assert directive["Namespace"] == "TraceCanary"
-    assert directive["Dimensions"] == [["Pipeline"]]
-    units = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
-    assert units == {
-        "ObjectsUploaded": "Count",
-        "UploadFailures": "Count",
-        "ScheduleLag": "Milliseconds",
-        "PutLatency": "Milliseconds",
+def test_one_line_per_object_then_the_runs_line_with_every_figure() -> None:
+    lines = lines_of(MetricsDetail.STANDARD, sent=8, failed=1, dropped=1)
+    objects, [run] = lines[:-1], lines[-1:]
+    assert [line["record"] for line in objects] == ["generator_object"] * 10
+    assert objects[0] == {
+        "Pipeline": "tracecanary-test",
+        "record": "generator_object",
+        "run_id": "r",
+        "sequence": 0,
+        "key": "k0",
+        "trace_id": "1-00000000-000000000000000000000000",
+        "outcome": "sent",
+        "size": 1,
+        "content_type": "application/json",
+        "ScheduleLag": pytest.approx(4.0),
+        "PutLatency": 20.0,
     }
-    assert line["Pipeline"] == "tracecanary-test"
-    assert line["ObjectsUploaded"] == [8.0]
-    assert line["UploadFailures"] == [2.0]  # failed + dropped
-    assert len(line["ScheduleLag"]) == 9  # type: ignore[arg-type]  # every started object
-    assert line["PutLatency"] == [20.0 + i for i in range(8)]  # sent objects only
-    assert "service" not in line
+    assert [line.get("PutLatency") for line in objects] == [20.0 + i for i in range(8)] + [None, None]
+    assert [("ScheduleLag" in line) for line in objects] == [True] * 9 + [False]  # every started object
+    assert objects[9]["error"] == "boom"
+    assert run == {
+        "Pipeline": "tracecanary-test",
+        "record": "generator_run",
+        "run_id": "r",
+        "ObjectsUploaded": 8,
+        "UploadFailures": 2,  # failed + dropped
+        "ObjectsFailed": 1,
+        "ObjectsDropped": 1,
+    }
 
 
-def test_more_than_100_values_become_several_lines_within_the_emf_limit(
-    metrics: Metrics, capsys: pytest.CaptureFixture[str]
-) -> None:
-    emit_run_metrics(metrics, records(sent=250, failed=0, dropped=0))
-    metrics.flush_metrics()
-    lines = emf_lines(capsys.readouterr().out)
-    assert len(lines) >= 3
-    totals: dict[str, list[float]] = {"ScheduleLag": [], "PutLatency": []}
-    uploaded = 0.0
+def test_at_standard_nothing_is_a_metric() -> None:
+    lines = lines_of(MetricsDetail.STANDARD, sent=3, failed=1)
+    assert declared_metrics(lines) == set()
+    assert not any("_aws" in line for line in lines)
+
+
+def test_at_full_the_four_metrics_with_the_pipeline_dimension_and_the_planned_time() -> None:
+    lines = lines_of(MetricsDetail.FULL, sent=2, failed=1)
+    pipeline = (("Pipeline", "tracecanary-test"),)
+    assert declared_metrics(lines) == {
+        ("ObjectsUploaded", pipeline),
+        ("UploadFailures", pipeline),
+        ("ScheduleLag", pipeline),
+        ("PutLatency", pipeline),
+    }
+    first = lines[0]["_aws"]
+    assert first["Timestamp"] == 1_000_000  # planned at 1000.0 s
+    assert first["CloudWatchMetrics"] == [
+        {
+            "Namespace": "TraceCanary",
+            "Dimensions": [["Pipeline"]],
+            "Metrics": [
+                {"Name": "ScheduleLag", "Unit": "Milliseconds"},
+                {"Name": "PutLatency", "Unit": "Milliseconds"},
+            ],
+        }
+    ]
+    failed = lines[2]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert failed == [{"Name": "ScheduleLag", "Unit": "Milliseconds"}]  # a failed PUT has no latency
+
+
+def test_a_large_run_stays_one_value_per_figure_per_line() -> None:
+    lines = lines_of(MetricsDetail.FULL, sent=250)
+    assert len(lines) == 251
     for line in lines:
-        assert line["Pipeline"] == "tracecanary-test"
-        for name, values in totals.items():
-            value = line.get(name, [])
-            batch = value if isinstance(value, list) else [value]
-            assert len(batch) <= 100
-            values.extend(batch)
-        uploaded += sum(line.get("ObjectsUploaded", []))  # type: ignore[arg-type]
-    assert uploaded == 250
-    assert len(totals["ScheduleLag"]) == len(totals["PutLatency"]) == 250
-    assert sorted(totals["PutLatency"]) == [20.0 + i for i in range(250)]
+        assert not any(isinstance(value, list) for value in line.values())
+    assert sum(1 for line in lines if "PutLatency" in line) == 250
+    assert lines[-1]["ObjectsUploaded"] == 250

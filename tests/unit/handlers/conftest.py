@@ -1,4 +1,4 @@
-"""Powertools state is per process: each handler test starts cold, with no metrics left over."""
+"""Powertools state is per process: each handler test starts cold, with its settings read afresh."""
 
 from collections.abc import Iterator
 
@@ -26,7 +26,7 @@ def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from handlers import pipeline
 
     cached_item_store = pipeline.item_store  # tests may replace it; clear the real cache afterwards
+    pipeline.settings.cache_clear()
     yield
-    pipeline.metrics.clear_metrics()
-    pipeline.metrics.clear_default_dimensions()
+    pipeline.settings.cache_clear()
     cached_item_store.cache_clear()

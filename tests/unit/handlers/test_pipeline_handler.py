@@ -24,7 +24,6 @@ def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryItemStore:
 
     fake = InMemoryItemStore()
     monkeypatch.setattr(pipeline, "item_store", lambda: fake)
-    pipeline.metrics.set_default_dimensions(Pipeline="tracecanary-test")
     return fake
 
 
@@ -43,11 +42,12 @@ def printed_lines(output: str) -> list[dict[str, Any]]:
 
 
 def emf_metrics(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    [emf] = [line for line in lines if "_aws" in line]
+    """The invocation's own record line (EMF at `full`, plain fields at `standard`)."""
+    [emf] = [line for line in lines if line.get("record") == "pipeline_event"]
     return emf
 
 
-def test_handler_writes_items_and_prints_emf(
+def test_handler_writes_items_and_prints_its_counts_as_plain_fields_at_standard(
     store: InMemoryItemStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from handlers.pipeline import lambda_handler
@@ -56,16 +56,36 @@ def test_handler_writes_items_and_prints_emf(
 
     assert result == {"records": 3, "written": 3, "duplicates": 0, "stale": 0, "skipped": 0, "failed": 0}
     assert {item.trace_id for item in store.items.values()} == {TRACE_ID}
+    # No alarm needs these counts: no metric (nothing billed), the same figures for Logs Insights.
+    assert emf_metrics(printed_lines(capsys.readouterr().out)) == {
+        "Pipeline": "tracecanary-test",
+        "service": "pipeline",
+        "record": "pipeline_event",
+        "trace_id": TRACE_ID,
+        "ItemsWritten": 3,
+        "DuplicatesSkipped": 0,
+        "RecordsFailed": 0,
+    }
+
+
+def test_at_full_the_counts_are_metrics_with_the_service_dimension(
+    store: InMemoryItemStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers import pipeline
+
+    monkeypatch.setenv("METRICS_DETAIL", "full")
+    pipeline.settings.cache_clear()
+    pipeline.lambda_handler(load_event("s3-put-multi.json"), context())
     emf = emf_metrics(printed_lines(capsys.readouterr().out))
-    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "TraceCanary"
     assert directive["Dimensions"] == [["Pipeline", "service"]]
-    assert {metric["Name"] for metric in directive["Metrics"]} == {
-        "ItemsWritten",
-        "DuplicatesSkipped",
-        "RecordsFailed",
-    }
-    assert (emf["ItemsWritten"], emf["DuplicatesSkipped"], emf["RecordsFailed"]) == ([3.0], [0.0], [0.0])
+    assert directive["Metrics"] == [
+        {"Name": "ItemsWritten", "Unit": "Count"},
+        {"Name": "DuplicatesSkipped", "Unit": "Count"},
+        {"Name": "RecordsFailed", "Unit": "Count"},
+    ]
+    assert (emf["ItemsWritten"], emf["DuplicatesSkipped"], emf["RecordsFailed"]) == (3, 0, 0)
     assert emf["Pipeline"] == "tracecanary-test"
 
 
@@ -93,7 +113,7 @@ def test_a_redelivery_counts_a_duplicate(
     result = lambda_handler(load_event("s3-put.json"), context())
     assert result["duplicates"] == 1
     emf = emf_metrics(printed_lines(capsys.readouterr().out))
-    assert (emf["ItemsWritten"], emf["DuplicatesSkipped"]) == ([0.0], [1.0])
+    assert (emf["ItemsWritten"], emf["DuplicatesSkipped"]) == (0, 1)
 
 
 def test_the_s3_test_event_is_skipped(store: InMemoryItemStore, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,10 +136,9 @@ def test_partial_failure_writes_the_rest_then_fails_with_metrics_flushed(
         lambda_handler(load_event("s3-put-multi.json"), context())
     assert len(store.items) == 2
     emf = emf_metrics(printed_lines(capsys.readouterr().out))
-    assert (emf["ItemsWritten"], emf["RecordsFailed"]) == ([2.0], [1.0])
+    assert (emf["ItemsWritten"], emf["RecordsFailed"]) == (2, 1)
 
 
-@pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_missing_setting_fails_with_the_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
     from handlers.pipeline import lambda_handler
 

@@ -41,12 +41,21 @@ def test_a_traced_written_object_is_complete_and_its_parts_are_counted() -> None
     # PutObject at T0; the function segment, the last to end, ends 40 + 100 + 30 + 5 + 200 + 40 + 1 ms later.
     assert figures.end_to_end_ms == [pytest.approx(416.0, abs=0.01)]
     assert figures.s3_notification_ms == [pytest.approx(100.0, abs=0.01)]
-    function = figures.functions[FUNCTION]
-    assert (function.invocations, function.cold_starts, function.function_errors) == (1, 1, 0)
-    assert function.init_ms == [pytest.approx(200.0, abs=0.01)]
-    assert function.dwell_ms == [pytest.approx(30.0, abs=0.01)]
-    assert function.invocation_ms == [pytest.approx(40.0, abs=0.01)]
-    assert figures.calls[(FUNCTION, "DynamoDB", "PutItem")].latency_ms == [pytest.approx(12.0, abs=0.01)]
+    [invocation] = figures.invocations
+    assert (invocation.function, invocation.cold_start, invocation.function_error) == (FUNCTION, True, False)
+    assert invocation.trace_id == verdict.trace_id
+    assert invocation.init_ms == pytest.approx(200.0, abs=0.01)
+    assert invocation.dwell_ms == pytest.approx(30.0, abs=0.01)
+    assert invocation.invocation_ms == pytest.approx(40.0, abs=0.01)
+    assert figures.call_values("DynamoDB", "PutItem") == [pytest.approx(12.0, abs=0.01)]
+    [call] = figures.calls
+    assert (call.function, call.trace_id) == (FUNCTION, verdict.trace_id)
+    [object_figure] = figures.transactions
+    assert (object_figure.key, object_figure.verdict, object_figure.missing) == (
+        "synthetic/a",
+        "complete",
+        (),
+    )
     assert figures.success_rate == 100.0
 
 
@@ -56,6 +65,9 @@ def test_no_item_means_lost() -> None:
     assert verdict.verdict is Verdict.LOST
     assert verdict.missing == ("no item in the table",)
     assert result.figures.lost == 1
+    [object_figure] = result.figures.transactions
+    assert (object_figure.verdict, object_figure.missing) == ("lost", ("no item in the table",))
+    assert object_figure.end_to_end_ms is not None  # traced, so its time still counts
 
 
 def test_no_invocation_means_lost() -> None:
@@ -87,15 +99,16 @@ def test_a_throttled_call_is_an_error_not_complete() -> None:
     [verdict] = result.verdicts
     assert verdict.verdict is Verdict.ERROR
     assert verdict.missing == (f"DynamoDB PutItem: error/throttle in {FUNCTION}",)
-    call = result.figures.calls[(FUNCTION, "DynamoDB", "PutItem")]
-    assert (call.errors, call.throttles, call.faults) == (1, 1, 0)
+    [call] = result.figures.calls
+    assert (call.error, call.throttle, call.fault) == (True, True, False)
     assert result.figures.success_rate == 0.0
+    assert (result.figures.error, result.figures.incomplete) == (1, 0)
 
 
 def test_a_function_error_is_counted() -> None:
     result = run([transaction(T0, "synthetic/a", function_error="boom")], {"synthetic/a"})
     assert result.verdicts[0].verdict is Verdict.ERROR
-    assert result.figures.functions[FUNCTION].function_errors == 1
+    assert [invocation.function_error for invocation in result.figures.invocations] == [True]
 
 
 def test_a_trace_still_in_progress_is_incomplete() -> None:

@@ -62,13 +62,16 @@ def test_a_run_emits_the_due_window_once(world: World) -> None:
     result = world.reporter().run(NOW)
 
     assert [report.window.start for report in result.reports] == [WINDOW_START]
-    pipeline_line = next(line for line in world.emitted if "TransactionsGenerated" in line)
-    assert pipeline_line["TransactionsGenerated"] == [3.0]
-    assert pipeline_line["TransactionsComplete"] == [3.0]
-    assert pipeline_line["SuccessRate"] == [100.0]
-    assert pipeline_line["XRayApiCalls"] == [1.0]  # three ids: one BatchGetTraces call
-    assert pipeline_line["TracesRetrieved"] == [3.0]
-    assert {line["_aws"]["Timestamp"] for line in world.emitted} == {int(WINDOW_START.timestamp() * 1000)}
+    pipeline_line = next(line for line in world.emitted if line["record"] == "window")
+    assert pipeline_line["TransactionsGenerated"] == 3
+    assert pipeline_line["TransactionsComplete"] == 3
+    assert pipeline_line["SuccessRate"] == 100.0
+    assert pipeline_line["XRayApiCalls"] == 1  # three ids: one BatchGetTraces call
+    assert pipeline_line["TracesRetrieved"] == 3
+    assert [line["record"] for line in world.emitted].count("transaction") == 3
+    assert {line["window"] for line in world.emitted} == {"2026-11-25T12:05:00Z"}
+    timestamps = {line["_aws"]["Timestamp"] for line in world.emitted if "_aws" in line}
+    assert timestamps == {int(WINDOW_START.timestamp() * 1000)}
     summary = next(extra for level, message, extra in world.log.lines if message == "window reported")
     assert summary["window"] == "2026-11-25T12:05:00Z"
     assert (summary["generated"], summary["complete"], summary["lost"]) == (3, 3, 0)
@@ -88,8 +91,8 @@ def test_objects_not_complete_are_logged_with_key_trace_and_reason(world: World)
     assert extra["trace_id"] == world.manifest.records[0].trace_id
     assert extra["missing"] == ["no item in the table"]
     pipeline_line = next(line for line in world.emitted if "TransactionsLost" in line)
-    assert pipeline_line["TransactionsLost"] == [1.0]
-    assert pipeline_line["SuccessRate"] == [0.0]
+    assert pipeline_line["TransactionsLost"] == 1
+    assert pipeline_line["SuccessRate"] == 0.0
 
 
 def test_after_an_outage_the_missed_windows_come_oldest_first(world: World) -> None:
