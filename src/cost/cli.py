@@ -17,6 +17,7 @@ PARAMETERS = {
     "GeneratorScheduleMinutes": "generator_rate_minutes",
     "GeneratorCount": "objects_per_run",
     "GeneratorSpanSeconds": "span_seconds",
+    "GeneratorArrival": "arrival",
     "GeneratorMemorySize": "generator_memory_mb",
     "PipelineMemorySize": "pipeline_memory_mb",
     "ReportPeriodMinutes": "report_period_minutes",
@@ -82,6 +83,7 @@ def deployment_for(
     from cost.metrics_count import count_alarms, count_custom_metrics, record_bytes
     from cost.model import Deployment
     from demo.template import load_template
+    from generator.plan import parse_arrival
 
     if not template_path.is_file():
         raise UserError(f"no template at {template_path}")
@@ -103,6 +105,10 @@ def deployment_for(
     settings: dict[str, Any] = {}
     for parameter, field_name in PARAMETERS.items():
         if values.get(parameter) in (None, ""):
+            continue
+        if types[field_name] in (str, "str"):
+            if field_name == "arrival":
+                settings[field_name] = parse_arrival(str(values[parameter])).value
             continue
         convert = float if types[field_name] in (float, "float") else int
         try:

@@ -1,9 +1,10 @@
 """What tracecanary costs a month with a stack's parameters, line by line, beside a Synthetics canary.
 
 Quantities come from the parameters and from what the code really does (one PutObject, one PutItem, one
-manifest write and one trace per object; the metrics and the record lines the functions really emit at the
-chosen `MetricsDetail`); the few figures that only a deployment can tell (how long an invocation runs, how
-many bytes Lambda's and the loggers' own lines take) are named assumptions.
+manifest write and one trace per object; a generator run lasts until its last planned arrival; the metrics
+and the record lines the functions really emit at the chosen `MetricsDetail`); the few figures that only a
+deployment can tell (how long an invocation runs, how many bytes Lambda's and the loggers' own lines take)
+are named assumptions.
 """
 
 import json
@@ -11,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from generator.plan import Arrival, expected_last_arrival
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
 
@@ -32,7 +35,8 @@ class Deployment:
 
     generator_rate_minutes: int = 5
     objects_per_run: int = 10
-    span_seconds: float = 50.0
+    span_seconds: float = 20.0
+    arrival: str = "poisson"
     mean_object_bytes: float = 1024.0
     generator_memory_mb: int = 256
     pipeline_memory_mb: int = 512
@@ -60,7 +64,7 @@ class Assumptions:
     pipeline_ms: float = 60.0  # one warm pipeline invocation: parse, one PutItem, logs
     reporter_base_ms: float = 1500.0  # a reporter run's fixed part (clients, checkpoint, manifest query)
     reporter_ms_per_object: float = 0.5  # analysis and lookups per object, from BENCHMARKS.md
-    generator_overhead_ms: float = 1500.0  # a generator run beyond its span: flushing segments and manifest
+    generator_overhead_ms: float = 1500.0  # after the last arrival: its PUT, the flush, the manifest
     # Lambda's START/END/REPORT lines and each function's Powertools log lines, beside its record lines.
     pipeline_log_bytes: int = 1100  # per invocation: the platform lines, "event processed"
     generator_log_bytes_per_run: int = 1500  # the platform lines, "run finished"
@@ -98,7 +102,10 @@ def monthly_cost(
     def gb_seconds(invocations: float, milliseconds: float, memory_mb: int) -> float:
         return invocations * milliseconds / 1000 * memory_mb / 1024
 
-    generator_ms = deployment.span_seconds * 1000 + assumptions.generator_overhead_ms
+    last_arrival = expected_last_arrival(
+        Arrival(deployment.arrival), deployment.objects_per_run, deployment.span_seconds
+    )
+    generator_ms = last_arrival * 1000 + assumptions.generator_overhead_ms
     reporter_ms = assumptions.reporter_base_ms + assumptions.reporter_ms_per_object * objects_per_window
     log_gb = (
         reporter_log_bytes(deployment, assumptions) * minutes / (24 * 60)
@@ -119,7 +126,8 @@ def monthly_cost(
         ),
         CostLine(
             "Lambda",
-            f"generator duration ({generator_ms / 1000:.1f} s x {deployment.generator_memory_mb} MB)",
+            f"generator duration ({generator_ms / 1000:.1f} s x {deployment.generator_memory_mb} MB: "
+            f"to its last arrival, then {assumptions.generator_overhead_ms / 1000:g} s)",
             gb_seconds(generator_runs, generator_ms, deployment.generator_memory_mb),
             "GB-s",
             per_gb_s,

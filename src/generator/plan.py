@@ -67,6 +67,16 @@ def arrival_offsets(arrival: Arrival, count: int, span: float, rng: random.Rando
     return sorted(_ms_floor(rng.random() * span) for _ in range(count))
 
 
+def expected_last_arrival(arrival: Arrival, count: int, span: float) -> float:
+    """Seconds from the start to the run's last planned object, on average: a run ends there (plus its
+    last PUT and the flush), not at the end of the span, and Lambda bills it for that long."""
+    if count < 1 or arrival is Arrival.BURST or span == 0:
+        return 0.0
+    if arrival is Arrival.UNIFORM:
+        return span * (count - 1) / count
+    return span * count / (count + 1)  # the largest of `count` uniform times in [0, span)
+
+
 def _ms_floor(seconds: float) -> float:
     return math.floor(seconds * 1000) / 1000
 

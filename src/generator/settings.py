@@ -20,7 +20,7 @@ class GeneratorSettings(EnvSettings):
     bucket: str = Field(alias="INCOMING_BUCKET", min_length=3, max_length=63)
     prefix: str = Field("synthetic/", alias="SYNTHETIC_PREFIX")
     count: int = Field(10, alias="GENERATOR_COUNT", ge=1, le=MAX_COUNT)
-    span_seconds: float = Field(50.0, alias="GENERATOR_SPAN_SECONDS", ge=0, le=MAX_SPAN_SECONDS)
+    span_seconds: float = Field(20.0, alias="GENERATOR_SPAN_SECONDS", ge=0, le=MAX_SPAN_SECONDS)
     arrival: Arrival = Field(Arrival.POISSON, alias="GENERATOR_ARRIVAL")
     sizes: str = Field(DEFAULT_MIX, alias="GENERATOR_SIZES")
     seed: int | None = Field(None, alias="GENERATOR_SEED")

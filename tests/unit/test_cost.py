@@ -67,6 +67,15 @@ def test_the_metrics_detail_comes_from_samconfig_unless_the_option_says(tmp_path
         deployment_for(template, samconfig, "prod")
 
 
+def test_a_run_is_billed_to_its_last_arrival_not_its_whole_span() -> None:
+    prices = load_prices()
+    poisson = {line.item.split(" (")[0]: line for line in monthly_cost(Deployment(), prices)}
+    # 10 Poisson arrivals in 20 s: the last comes at 20 x 10/11 = 18.2 s on average, then 1.5 s.
+    assert poisson["generator duration"].quantity == pytest.approx(8760 * (200 / 11 + 1.5) * 256 / 1024)
+    burst = {line.item.split(" (")[0]: line for line in monthly_cost(Deployment(arrival="burst"), prices)}
+    assert burst["generator duration"].quantity == pytest.approx(8760 * 1.5 * 256 / 1024)
+
+
 def test_monthly_lines_follow_from_the_parameters() -> None:
     prices = load_prices()
     deployment = Deployment(

@@ -14,6 +14,7 @@ from generator.plan import (
     arrival_offsets,
     build_plan,
     derive_seed,
+    expected_last_arrival,
     new_run_id,
     normalize_prefix,
     parse_arrival,
@@ -82,6 +83,15 @@ def test_poisson_gaps_have_the_right_mean_and_are_exponential_for_a_fixed_seed()
     assert mean == pytest.approx(span / count, rel=0.03)
     # exponential gaps: standard deviation equals the mean (uniform spacing would have none)
     assert statistics.pstdev(gaps) / mean == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("arrival", list(Arrival))
+def test_the_expected_last_arrival_is_where_plans_end_on_average(arrival: Arrival) -> None:
+    # A run ends at its last arrival, not at the end of its span: that is the time Lambda bills.
+    count, span = 10, 20.0
+    last = [arrival_offsets(arrival, count, span, random.Random(seed))[-1] for seed in range(4000)]
+    assert statistics.fmean(last) == pytest.approx(expected_last_arrival(arrival, count, span), abs=0.15)
+    assert expected_last_arrival(arrival, count, 0.0) == 0.0
 
 
 def test_keys_spread_over_many_shards() -> None:

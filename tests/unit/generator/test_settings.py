@@ -11,7 +11,7 @@ REQUIRED = {"INCOMING_BUCKET": "incoming-bucket", "MANIFEST_TABLE": "manifest"}
 def test_defaults() -> None:
     settings = load_settings(GeneratorSettings, REQUIRED)
     assert settings.prefix == "synthetic/"
-    assert (settings.count, settings.span_seconds, settings.arrival) == (10, 50.0, Arrival.POISSON)
+    assert (settings.count, settings.span_seconds, settings.arrival) == (10, 20.0, Arrival.POISSON)
     assert settings.seed is None
     assert settings.xray_sink == "auto"
     assert settings.mix.classes[0].size == 1024
