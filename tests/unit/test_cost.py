@@ -127,3 +127,11 @@ def test_extension_overhead_is_a_metric_only_at_full_and_only_with_an_extension(
         plain = deployment_for(template, samconfig, "default", metrics_detail=detail)
         with_extension = deployment_for(template, samconfig, "default", extension=True, metrics_detail=detail)
         assert with_extension.custom_metrics == plain.custom_metrics + extra, detail
+
+
+def test_the_readme_shows_the_exact_output_at_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## What it costs", 1)[1]
+    shown = section.split("```\n", 2)[1].rstrip("\n")
+    assert main(["cost"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == shown
