@@ -18,6 +18,10 @@ PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location 'file://" || true; }
 
 CONFIG_ENV ?= default
 PYTEST_ARGS ?=
+# The functions' architecture for `make build` (template parameter Architecture: arm64 or x86_64); empty: the
+# template's default. `make build ARCHITECTURE=x86_64` on an x86_64 machine makes the packages the local Lambda
+# runs (tracecanary demo builds them into .lambda-cache/, see src/demo/lambda_package.py).
+ARCHITECTURE ?=
 
 .PHONY: help install install-sam install-checkov lint format typecheck test test-unit test-integration \
         test-infra build deploy demo bench clean
@@ -73,7 +77,8 @@ test-infra: install install-sam install-checkov  ## the template: sam validate -
 test: lint typecheck test-unit test-integration test-infra  ## every suite and check (what CI runs)
 
 build: install-sam  ## sam build (python3.13 on PATH, as the runtime needs)
-	PATH="$(dir $(PYTHON313)):$$PATH" $(VENV_SAM)/bin/sam build --config-env $(CONFIG_ENV)
+	PATH="$(dir $(PYTHON313)):$$PATH" $(VENV_SAM)/bin/sam build --config-env $(CONFIG_ENV) \
+	  $(if $(ARCHITECTURE),--parameter-overrides Architecture=$(ARCHITECTURE))
 
 deploy: build  ## sam deploy with samconfig.toml's CONFIG_ENV (default|dev|prod); add --guided the first time
 	$(VENV_SAM)/bin/sam deploy --config-env $(CONFIG_ENV)
@@ -84,7 +89,8 @@ demo: install  ## the whole loop locally against a moto server, no AWS account n
 bench: install  ## benchmarks; results go to BENCHMARKS.md by hand
 	$(BIN)/python -m bench
 
-clean:  ## remove virtual environments, build output and caches
-	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean:  ## remove virtual environments, build output and caches (the local Lambda's packages too)
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .demo .lambda-cache .pytest_cache .mypy_cache .ruff_cache \
+	  .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +
