@@ -1,16 +1,27 @@
 """A local Lambda service for asynchronous invokes, tracing as the Lambda service does.
 
-Per function: a queue and a pool of execution environments (worker processes, at most `concurrency`),
-created on demand, so each environment's first invocation is a real cold start. An accepted event waits in
+Per function: its package, built as `sam build` builds it (lambda_package.py: the code root and its
+requirements, nothing of the development environment) when the function is added; a queue; and a pool of
+execution environments (runtime_environment.py: at most `concurrency` fresh python3.13 processes, each running
+the real runtime interface client, awslambdaric, on the package alone, against its own Runtime API), created
+on demand, so each environment's first invocation is a real cold start and a package that lacks a module
+fails as it fails on Lambda (`Runtime.ImportModuleError`). An accepted event waits in
 the queue until an environment is free (its `Dwell Time`); each try is an `Attempt #N`. A failed try is
 retried after a delay (Lambda waits minutes; here `retry_delay_seconds`, doubling), and after the last one
 the event goes to the on-failure destination. Segments go to the X-Ray daemon over UDP: per attempt the
 `AWS::Lambda::Function` segment, in the function's `trace_format` (lambda_segments.py: v2 by default, v1 on
 request), and once the event is done the `AWS::Lambda` service segment (HTTP 202, `Dwell Time`,
-`Attempt #N`). The handler's own subsegments come from the X-Ray SDK in the worker with `parent_id` = the
-Parent of its `_X_AMZN_TRACE_ID` (v1: the `Invocation` id; v2: the function segment's own id); the daemon
-nests them there. A function with `extension_overhead_ms` keeps its environment busy that long after each
-response, as a Lambda extension's post-invoke work does.
+`Attempt #N`). The handler's own subsegments come from the X-Ray SDK in the environment with `parent_id` =
+the Parent of its `_X_AMZN_TRACE_ID`, which awslambdaric sets from the Runtime API's `Lambda-Runtime-Trace-Id`
+(v1: the `Invocation` id; v2: the function segment's own id); the daemon nests them there. An init error or a
+handler error comes back as the runtime posted it (`errorType`, `errorMessage`, `stackTrace`, and its X-Ray
+cause, which becomes the function segment's `cause`). A function with `extension_overhead_ms` keeps its
+environment busy that long after each response, as a Lambda extension's post-invoke work does.
+
+The log of each function holds what CloudWatch Logs would: on a cold start `INIT_START` and what the Init
+printed (`INIT_REPORT` where it failed), then `START`, what the invocation printed, `END` and `REPORT`
+(`Status: error` or `timeout` where the environment was lost or its Init failed). The `INIT_START` line
+names the local runtime (its version ARN is Lambda's alone).
 """
 
 import contextlib
@@ -28,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
 
+from demo.lambda_package import BuiltPackage
 from demo.lambda_segments import (
     Attempt,
     Interval,
@@ -36,10 +48,11 @@ from demo.lambda_segments import (
     new_segment_id,
     service_segment,
 )
-from demo.runtime_config import FunctionConfig, retry_delays
+from demo.runtime_config import PYTHON_RUNTIME, FunctionConfig, retry_delays
 from demo.runtime_environment import Environment, EnvironmentLostError
 from demo.runtime_failures import FailureDestination, on_failure_record, sqs_destination
-from demo.runtime_worker import EnvironmentSpec, ErrorInfo, Job, JobResult
+from demo.runtime_jobs import EnvironmentSpec, ErrorInfo, Job, JobResult, LambdaPython
+from demo.runtime_python import FunctionPackages
 from demo.xray_daemon import send_document
 
 logger = logging.getLogger(__name__)
@@ -97,6 +110,8 @@ class FunctionStats:
     retries: int = 0
     sent_to_destination: int = 0
     environments: int = 0  # environments created
+    error_types: dict[str, int] = field(default_factory=dict)  # function errors by `errorType`
+    error_messages: dict[str, str] = field(default_factory=dict)  # the first `errorMessage` of each type
 
 
 @dataclass
@@ -172,7 +187,9 @@ class FunctionService:
         record_outcome: Callable[[EventOutcome], None],
         destination: FailureDestination | None,
         environment_factory: EnvironmentFactory = Environment,
+        package: tuple[Path, LambdaPython] | None = None,
     ) -> None:
+        """`package`: the function's package and the runtime to run it (None: environments of their own)."""
         self.config = config
         self._new_environment = environment_factory
         self.stats = FunctionStats()
@@ -187,6 +204,15 @@ class FunctionService:
             memory_mb=config.memory_mb,
             timeout_seconds=config.timeout_seconds,
             faults=config.faults,
+            function_arn=config.arn,
+            task_root=package[0] if package else None,
+            runtime=package[1] if package else None,
+        )
+        version = PYTHON_RUNTIME.replace("python", "python:")
+        self._runtime_version = (
+            f"{version}.local\tRuntime: awslambdaric {package[1].client_version}"
+            if package
+            else f"{version}.local"
         )
         self._delays = retry_delays(config.max_retry_attempts, config.retry_delay_seconds)
         self._condition = threading.Condition()
@@ -291,23 +317,24 @@ class FunctionService:
             injected_error=self.config.faults.decides("error", self.config.name, delivery.sequence, number),
         )
         result: JobResult | None = None
+        lost_output: list[str] = []
         try:
             result = slot.environment.run(job)
             error = result.error
         except EnvironmentLostError as lost:
-            error = lost.error
+            error, lost_output = lost.error, lost.output
         responded = time.time()  # the service has the response (or knows the environment is gone)
         extension = self._run_extension(responded) if result is not None and slot.environment.usable else None
         ended = time.time()
         with self._condition:
             if self._closed:
                 return  # the runtime stopped under this attempt: nothing more to report
-        self._fill_attempt(attempt, (started, responded, ended), result, error, extension)
+        self._fill_attempt(attempt, (started, ended), result, error, extension)
         delivery.attempts.append(attempt)
         delivery.environments.append(slot.number)
         if result is not None and result.initialization is not None:
             delivery.cold_starts += 1
-        self._write_log(delivery, attempt, result, error)
+        self._write_log(delivery, attempt, result, error, lost_output)
         if self.config.tracing and delivery.trace.sampled:
             self._sender.send(
                 function_segment(
@@ -321,7 +348,10 @@ class FunctionService:
         with self._condition:
             self.stats.invocations += 1
             self.stats.cold_starts += 1 if attempt.initialization else 0
-            self.stats.function_errors += 1 if error else 0
+            if error is not None:
+                self.stats.function_errors += 1
+                self.stats.error_types[error.error_type] = self.stats.error_types.get(error.error_type, 0) + 1
+                self.stats.error_messages.setdefault(error.error_type, error.message)
             if slot.environment.usable:
                 self._idle.append(slot)
             else:
@@ -344,27 +374,30 @@ class FunctionService:
     @staticmethod
     def _fill_attempt(
         attempt: Attempt,
-        times: tuple[float, float, float],
+        times: tuple[float, float],
         result: JobResult | None,
         error: ErrorInfo | None,
         extension: Interval | None,
     ) -> None:
-        """`times`: the event left the queue, the service had the response, the environment was free."""
-        started, responded, ended = times
+        """`times`: the event left the queue, the environment was free (the runtime asked for its next
+        event, or the environment was lost, then any extension's work)."""
+        started, ended = times
         attempt.interval = (started, ended)
         if result is None:  # the environment was lost: all Lambda knows is when the try began and ended
             attempt.function = attempt.invocation = (started, ended)
         else:
             function_start = result.initialization[1] if result.initialization else result.received_at
+            sent = result.response_sent or (result.invocation[1], result.invocation[1])
             attempt.initialization = result.initialization
             attempt.function = (function_start, result.finished_at)
             attempt.invocation = result.invocation
-            attempt.overhead = (result.invocation[1], result.finished_at)
-            attempt.response = (result.finished_at, responded)
+            attempt.response = sent
+            attempt.overhead = (sent[1], result.finished_at)  # the runtime's work until it asks for more
             attempt.extension = extension
         if error is not None:
             attempt.error = error.message or error.error_type
             attempt.error_type = error.error_type
+            attempt.error_cause = error.cause
 
     def _schedule_retry(self, delivery: _Delivery, delay: float) -> None:
         """Called with the condition held."""
@@ -387,7 +420,10 @@ class FunctionService:
         error = None
         if last is not None and last.error is not None:
             error = ErrorInfo(
-                last.error_type, last.error, result.error.stack_trace if result and result.error else []
+                last.error_type,
+                last.error,
+                result.error.stack_trace if result and result.error else [],
+                last.error_cause,
             )
         if status != "dropped" and self.config.tracing and delivery.trace.sampled:
             self._sender.send(
@@ -437,12 +473,30 @@ class FunctionService:
                 self._condition.notify_all()
 
     def _write_log(
-        self, delivery: _Delivery, attempt: Attempt, result: JobResult | None, error: ErrorInfo | None
+        self,
+        delivery: _Delivery,
+        attempt: Attempt,
+        result: JobResult | None,
+        error: ErrorInfo | None,
+        lost_output: list[str],
     ) -> None:
-        """The lines CloudWatch Logs would hold: START, what the handler printed, END and REPORT."""
+        """The lines CloudWatch Logs would hold: the Init's on a cold start, START, what the invocation
+        printed, END and REPORT."""
         name, request_id = self.config.name, delivery.request_id
+        init_failed = result is not None and result.init_error and error is not None
+        if result is not None and result.initialization is not None:
+            self._log(name, f"INIT_START Runtime Version: {self._runtime_version}")
+            for line in result.init_output:
+                self._log(name, line)
+            if init_failed and error is not None:
+                init_ms = (result.initialization[1] - result.initialization[0]) * 1000
+                self._log(
+                    name,
+                    f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: error\t"
+                    f"Error Type: {error.error_type}",
+                )
         self._log(name, f"START RequestId: {request_id} Version: $LATEST")
-        for line in result.output if result is not None else []:
+        for line in result.output if result is not None else lost_output:
             self._log(name, line)
         if result is None and error is not None:
             self._log(name, f"{request_id} {error.message}")
@@ -456,6 +510,11 @@ class FunctionService:
         if attempt.initialization is not None:
             init_ms = (attempt.initialization[1] - attempt.initialization[0]) * 1000
             report += f"Init Duration: {init_ms:.2f} ms\t"
+        if error is not None and (result is None or init_failed):
+            status = "timeout" if error.error_type == "Sandbox.Timedout" else "error"
+            report += f"Status: {status}\t"
+            if status == "error":
+                report += f"Error Type: {error.error_type}\t"
         if self.config.tracing and delivery.trace.sampled:
             report += f"\nXRAY TraceId: {delivery.trace.root}\tSegmentId: {attempt.segment_id}\tSampled: true"
         for line in report.split("\n"):
@@ -471,12 +530,19 @@ class LocalLambda:
         log: LogSink | None = None,
         *,
         segment_sink: SegmentSink | None = None,
-        environment_factory: EnvironmentFactory = Environment,
+        environment_factory: EnvironmentFactory | None = None,
+        packages: FunctionPackages | None = None,
     ) -> None:
         """`daemon_address`: `HOST:PORT` of the X-Ray daemon (None: no tracing); `log` gets each function's
-        log lines; `segment_sink` and `environment_factory` replace UDP and worker processes (tests)."""
+        log lines; `packages` builds each function's package and the runtime (default: in the package cache);
+        `segment_sink` and `environment_factory` replace UDP and the runtime's processes (tests; with an
+        environment factory and no `packages`, no package is built)."""
         self._sender = _SegmentSender(daemon_address, segment_sink)
-        self._environment_factory = environment_factory
+        if environment_factory is None:
+            self._environment_factory: EnvironmentFactory = Environment
+            self._packages: FunctionPackages | None = packages or FunctionPackages()
+        else:
+            self._environment_factory, self._packages = environment_factory, packages
         self._log: LogSink = log or (lambda _name, _line: None)
         self._functions: dict[str, FunctionService] = {}
         self._outcomes: list[EventOutcome] = []
@@ -488,6 +554,7 @@ class LocalLambda:
             raise ValueError(f"function {config.name} is already registered")
         if destination is None and config.on_failure_queue_url:
             destination = sqs_destination(config.on_failure_queue_url)
+        package = self._packages.prepare(config) if self._packages is not None else None
         self._functions[config.name] = FunctionService(
             config,
             sender=self._sender,
@@ -495,6 +562,7 @@ class LocalLambda:
             record_outcome=self._record_outcome,
             destination=destination,
             environment_factory=self._environment_factory,
+            package=package,
         )
 
     def invoke_async(self, function_name: str, event: Any, trace_header: str | None = None) -> str:
@@ -514,8 +582,19 @@ class LocalLambda:
         with self._outcomes_lock:
             return list(self._outcomes)
 
+    def package_builds(self) -> list[BuiltPackage]:
+        """Each function's package as it was found or built, in the order the functions were added."""
+        return list(self._packages.builds) if self._packages is not None else []
+
     def stats(self) -> dict[str, FunctionStats]:
-        return {name: dataclasses.replace(service.stats) for name, service in self._functions.items()}
+        return {
+            name: dataclasses.replace(
+                service.stats,
+                error_types=dict(service.stats.error_types),
+                error_messages=dict(service.stats.error_messages),
+            )
+            for name, service in self._functions.items()
+        }
 
     def close(self) -> None:
         """Stop every environment (worker processes end) and cancel pending retries."""
@@ -542,10 +621,14 @@ class LocalLambda:
 
 @contextlib.contextmanager
 def local_lambda(
-    daemon_address: str | None, *functions: FunctionConfig, log: LogSink | None = None
+    daemon_address: str | None,
+    *functions: FunctionConfig,
+    log: LogSink | None = None,
+    packages: FunctionPackages | None = None,
 ) -> Iterator[LocalLambda]:
-    """A LocalLambda with `functions` registered; closed on exit (also on KeyboardInterrupt)."""
-    runtime = LocalLambda(daemon_address, log)
+    """A LocalLambda with `functions` registered (their packages built or found in the cache); closed on
+    exit (also on KeyboardInterrupt)."""
+    runtime = LocalLambda(daemon_address, log, packages=packages)
     try:
         for config in functions:
             runtime.add_function(config)

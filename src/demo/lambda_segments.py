@@ -10,6 +10,13 @@ Both styles of function segment that are live on AWS (DESIGN.md, "Lambda's two t
   runtime's and the extension's work; annotations (ms, 3 decimals) `aws:responseLatency`,
   `aws:runtimeOverhead`, `aws:responseDuration` and, only with an extension, `aws:extensionOverhead`, which
   add up to the segment's duration; the `aws` block holds `cloudwatch_logs` only.
+The phases are the Runtime API's (runtime_api.py): the handler from the event handed to the runtime until it
+began posting its response (v1 `Invocation`, v2 `aws:responseLatency`), the response's post
+(`aws:responseDuration`), the runtime's work after it until it asks for the next event
+(`aws:runtimeOverhead`; v1's `Overhead` holds both). A function error flags the function segment (`error`)
+with the runtime's X-Ray cause (`working_directory`, `exceptions` with their stacks, `paths`) as `cause`,
+as a real function segment holds it; where the runtime sent none (an init error, a lost environment), the
+error's type and message.
 In both, the `AWS::Lambda` service segment (HTTP 202, a `Dwell Time` and one `Attempt #N` subsegment per try)
 has the caller's subsegment as parent, and each attempt's function segment has that attempt as parent.
 
@@ -39,14 +46,15 @@ class Attempt:
     interval: Interval  # the Attempt #N subsegment: from leaving the queue to the response
     function: Interval  # the function segment (after Initialization, as Lambda reports it)
     invocation: Interval
-    overhead: Interval | None = None
+    overhead: Interval | None = None  # the runtime's work after its response, until it asks for more
     initialization: Interval | None = None  # set on a cold start
-    response: Interval | None = None  # the runtime had the response ready -> the Lambda service has it
+    response: Interval | None = None  # the runtime posting its response to the Runtime API
     extension: Interval | None = None  # an extension's post-invoke work: the environment still busy
     handler_subsegments: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # the error message when the handler failed
     request_id: str = field(default_factory=lambda: secrets.token_hex(16))
     error_type: str = "Error"  # the exception's class name, as the runtime reports it
+    error_cause: dict[str, Any] | None = None  # the X-Ray cause the runtime sent with the error
     # Ids known before the attempt runs: the handler's trace header names one (handler_parent_id).
     attempt_id: str = field(default_factory=new_segment_id)  # the `Attempt #N` subsegment
     segment_id: str = field(default_factory=new_segment_id)  # the function segment
@@ -160,7 +168,9 @@ def _v1_function_segment(
     trace_id: str, function_name: str, function_arn: str, attempt: Attempt
 ) -> dict[str, Any]:
     phase_aws = {"function_arn": function_arn}
-    function_end, overhead = attempt.function[1], attempt.overhead
+    function_end = attempt.function[1]
+    # v1's Overhead follows Invocation: the response's sending and the runtime's work after it.
+    overhead = (attempt.invocation[1], attempt.overhead[1]) if attempt.overhead is not None else None
     if attempt.extension is not None:
         # v1's Overhead lasts until the environment may take the next event: an extension's work included.
         busy = _seconds(attempt.extension)
@@ -210,15 +220,15 @@ def _v2_function_segment(trace_id: str, function_name: str, attempt: Attempt) ->
         annotations = {"aws:responseLatency": _ms(end - start)}
     else:
         handler_returned = attempt.invocation[1]
-        runtime_done = attempt.overhead[1]
+        runtime = max(0.0, _seconds(attempt.overhead))
         extension = _seconds(attempt.extension) if attempt.extension is not None else 0.0
         response = max(0.0, _seconds(attempt.response)) if attempt.response is not None else 0.0
-        overhead_end = runtime_done + extension
+        overhead_end = handler_returned + runtime + extension
         end = overhead_end + response
         subsegments.append(_v2_phase("Overhead", (handler_returned, overhead_end)))
         annotations = {
             "aws:responseLatency": _ms(handler_returned - start),
-            "aws:runtimeOverhead": _ms(runtime_done - handler_returned),
+            "aws:runtimeOverhead": _ms(runtime),
         }
         if attempt.extension is not None:
             annotations["aws:extensionOverhead"] = _ms(extension)
@@ -241,9 +251,13 @@ def _v2_function_segment(trace_id: str, function_name: str, attempt: Attempt) ->
 
 
 def _flag_error(segment: dict[str, Any], attempt: Attempt) -> None:
+    """As real function segments with a function error: `error`, and the runtime's X-Ray cause where it
+    sent one (working_directory, exceptions with their stacks, paths), else the error's type and message."""
     if attempt.error:
         segment["error"] = True
-        segment["cause"] = {"exceptions": [{"message": attempt.error, "type": attempt.error_type}]}
+        segment["cause"] = attempt.error_cause or {
+            "exceptions": [{"message": attempt.error, "type": attempt.error_type}]
+        }
 
 
 def _seconds(interval: Interval) -> float:

@@ -27,10 +27,12 @@ class FaultInjection:
       attempt the SDK makes gets DynamoDB's HTTP 400 `throttle_error_code` (a botocore before-send hook on
       every client the function creates), so the call fails after the SDK's retries (with their real
       backoff) and its X-Ray subsegment carries the flags the X-Ray SDK sets for it (`error`, and `fault`
-      as it records the exception; `throttle` only for HTTP 429). The hook is installed at the start of
-      `Initialization`, so a function with throttling imports botocore there even if it would not.
+      as it records the exception; `throttle` only for HTTP 429). The hook is the emulator's bootstrap's
+      (lambda_bootstrap.py, outside the function's package), set on botocore when the function imports it;
+      the decisions are the local Lambda's, per call, seeded by the event and attempt.
     - `error`: an attempt raises InjectedFunctionError instead of running the handler (nothing written),
-      a function error Lambda retries; decided anew for each attempt.
+      a function error Lambda retries; decided anew for each attempt, raised by the same bootstrap through
+      awslambdaric's error path.
     - `drop`: an accepted event is never invoked (a lost object: no invocation, no trace of it).
     """
 
@@ -112,6 +114,9 @@ class FunctionConfig:
     # An emulated Lambda extension: after each response the environment stays busy this long (its
     # post-invoke work) before it takes the next event; 0: no extension.
     extension_overhead_ms: float = 0.0
+    # Top-level modules left out of the function's package, as a bundler that missed them would (e.g.
+    # aws_xray_sdk): the package is the code root and its requirements without them (lambda_package.py).
+    package_without: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         module, dot, function = self.handler.rpartition(".")
@@ -125,6 +130,8 @@ class FunctionConfig:
             raise ValueError(f"trace_format {self.trace_format!r}: expected {' or '.join(TRACE_FORMATS)}")
         if not (math.isfinite(self.extension_overhead_ms) and self.extension_overhead_ms >= 0):
             raise ValueError(f"extension_overhead_ms {self.extension_overhead_ms}: 0 or more milliseconds")
+        if isinstance(self.package_without, str):
+            raise ValueError(f"package_without {self.package_without!r}: a tuple of module names")
 
     @property
     def arn(self) -> str:
@@ -133,7 +140,10 @@ class FunctionConfig:
     def lambda_environment(self, daemon_address: str | None) -> dict[str, str]:
         """What the Lambda service sets in an execution environment, then the function's own variables.
 
-        `_X_AMZN_TRACE_ID` is set per invocation by the runtime.
+        `_X_AMZN_TRACE_ID` is set per invocation by the runtime (awslambdaric, from the Runtime API's
+        `Lambda-Runtime-Trace-Id`). `LAMBDA_TASK_ROOT` and `LAMBDA_RUNTIME_DIR` name the code root here; an
+        execution environment sets them to its package and its runtime folder, and adds
+        `AWS_LAMBDA_RUNTIME_API` and `AWS_LAMBDA_LOG_STREAM_NAME`.
         """
         variables = {
             "_HANDLER": self.handler,

@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,6 +28,7 @@ from generator.segments import PutCall, TraceContext, put_object_segment
 from traces.analysis import AnalysisResult, analyze
 
 FUNCTION = "tc-ll-pipeline"
+SAMPLE_FUNCTION = Path(__file__).parent / "sample_function"
 BOTH_FORMATS = pytest.mark.parametrize("trace_format", ["v1", "v2"])
 
 
@@ -301,6 +303,51 @@ def test_an_extension_keeps_the_environment_busy_and_is_traced(
         assert function["annotations"]["aws:responseDuration"] >= 0
 
 
+def test_a_package_without_aws_xray_sdk_fails_as_the_seeds_did(
+    local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon
+) -> None:
+    """The seed's deployed function: `Runtime.ImportModuleError: Unable to import module 'app': No module
+    named 'aws_xray_sdk'`, every try of every event, then the on-failure queue; nothing written."""
+    uploads = upload_traced(stack, daemon, 2)
+    log = Lines()
+    config = pipeline(local_aws, stack, concurrency=2, package_without=("aws_xray_sdk",))
+    with local_lambda(daemon.address, config, log=log) as runtime:
+        [built] = runtime.package_builds()
+        assert not (built.path / "aws_xray_sdk").exists()
+        assert (built.path / "aws_lambda_powertools").is_dir()  # only the one module is missing
+        run(runtime, daemon, uploads)
+        outcomes = runtime.outcomes()
+        stats = runtime.stats()[FUNCTION]
+
+    message = "Unable to import module 'handlers.pipeline': No module named 'aws_xray_sdk'"
+    assert [(outcome.status, outcome.attempts) for outcome in outcomes] == [("failed", 3)] * 2
+    assert {(outcome.error.error_type, outcome.error.message) for outcome in outcomes if outcome.error} == {
+        ("Runtime.ImportModuleError", message)
+    }
+    assert (stats.invocations, stats.cold_starts, stats.function_errors) == (6, 6, 6)  # each try a new Init
+    assert (stats.error_types, stats.error_messages) == (
+        {"Runtime.ImportModuleError": 6},
+        {"Runtime.ImportModuleError": message},
+    )
+    assert items(stack) == set()
+    records = failure_records(stack)
+    assert sorted(record["requestContext"]["requestId"] for record in records) == sorted(
+        outcome.request_id for outcome in outcomes
+    )
+    assert {record["responsePayload"]["errorType"] for record in records} == {"Runtime.ImportModuleError"}
+    # The log holds the lines the seed's author found in CloudWatch, module name aside.
+    assert log.lines.count(f"[ERROR] Runtime.ImportModuleError: {message}") == 6
+    errors = [number for number, line in enumerate(log.lines) if line.startswith("[ERROR] Runtime.Import")]
+    assert all(log.lines[number + 1] == "Traceback (most recent call last):" for number in errors)
+    assert sum(line.startswith("INIT_REPORT ") and "Status: error" in line for line in log.lines) == 6
+    _, result = traces([upload.context.trace_id for upload in uploads])
+    assert len(result.invocations) == 6
+    for invocation in result.invocations:
+        assert (invocation.cold_start, invocation.function_error, invocation.attempts) == (True, True, 3)
+        assert invocation.calls == ()
+    assert all(transaction.error for transaction in result.transactions)
+
+
 def test_a_dropped_event_is_never_invoked(local_aws: LocalAws, stack: LocalStack, daemon: XRayDaemon) -> None:
     [upload] = upload_traced(stack, daemon, 1)
     with local_lambda(daemon.address, pipeline(local_aws, stack, faults=FaultInjection(drop=1.0))) as runtime:
@@ -319,7 +366,8 @@ def test_a_dropped_event_is_never_invoked(local_aws: LocalAws, stack: LocalStack
 def test_a_timed_out_invocation_fails_and_its_environment_is_replaced(daemon: XRayDaemon) -> None:
     config = FunctionConfig(
         name="sleeper",
-        handler="tests.unit.demo.sample_handlers.sleep",
+        handler="sample.sleep",
+        code_root=SAMPLE_FUNCTION,
         concurrency=1,
         timeout_seconds=1.0,
         max_retry_attempts=0,

@@ -10,7 +10,7 @@ import pytest
 from demo.lambda_runtime import LocalLambda, TraceHeader
 from demo.runtime_config import FaultInjection, FunctionConfig, TraceFormat
 from demo.runtime_environment import EnvironmentLostError
-from demo.runtime_worker import ErrorInfo, Job
+from demo.runtime_jobs import ErrorInfo, Job
 from tests.unit.demo.fake_environments import FakeEnvironments, fail, segments_by_origin
 from traces.analysis import analyze
 
@@ -178,9 +178,11 @@ def test_in_v2_the_handler_attaches_to_the_function_segment(
         "aws:responseDuration",
     }
     assert function["aws"] == {"cloudwatch_logs": [{"log_group": "/aws/lambda/tc-pipeline"}]}
-    # The fake handler ran 1 ms and its runtime 0.1 ms more (fake_environments.py).
-    assert function["annotations"]["aws:runtimeOverhead"] == pytest.approx(0.1, abs=0.002)
-    assert function["annotations"]["aws:responseDuration"] >= 0
+    # The fake handler ran 1 ms, its response took 0.05 ms to post and its runtime 0.05 ms more before it
+    # asked for the next event (fake_environments.py).
+    assert function["annotations"]["aws:responseLatency"] == pytest.approx(1.0, abs=0.002)
+    assert function["annotations"]["aws:responseDuration"] == pytest.approx(0.05, abs=0.002)
+    assert function["annotations"]["aws:runtimeOverhead"] == pytest.approx(0.05, abs=0.002)
 
 
 def test_an_extension_keeps_the_environment_busy_after_each_response(
@@ -343,12 +345,109 @@ def test_logs_read_like_cloudwatch(runtime: LocalLambda, recorder: Recorder) -> 
     request_id = runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
     assert runtime.drain(timeout=10)
     lines = [line for function, line in recorder.lines if function == "tc-pipeline"]
-    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
-    assert json.loads(lines[1])["request"] == request_id
-    assert lines[2] == f"END RequestId: {request_id}"
-    assert lines[3].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
-    assert "\tInit Duration: " in lines[3]
-    assert lines[4].startswith(f"XRAY TraceId: {TRACE}\tSegmentId: ")
+    assert lines[0] == "INIT_START Runtime Version: python:3.13.local"  # a cold start: the Init's lines
+    assert lines[1] == "init: imported"
+    assert lines[2] == f"START RequestId: {request_id} Version: $LATEST"
+    assert json.loads(lines[3])["request"] == request_id
+    assert lines[4] == f"END RequestId: {request_id}"
+    assert lines[5].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+    assert "\tInit Duration: " in lines[5]
+    assert "Status:" not in lines[5]
+    assert lines[6].startswith(f"XRAY TraceId: {TRACE}\tSegmentId: ")
+
+
+def test_an_init_error_fails_the_attempt_and_ends_its_environment(
+    recorder: Recorder, environments: FakeEnvironments
+) -> None:
+    environments.init_error = ErrorInfo(
+        "Runtime.ImportModuleError",
+        "Unable to import module 'handlers.pipeline': No module named 'aws_xray_sdk'",
+    )
+    with make_runtime(recorder, environments, concurrency=1) as runtime:
+        request_id = runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
+        assert runtime.drain(timeout=10)
+        [outcome] = runtime.outcomes()
+        stats = runtime.stats()["tc-pipeline"]
+
+    # Every try in an environment of its own, each a cold start whose Init fails; then the destination.
+    assert (outcome.status, outcome.attempts, outcome.environments) == ("failed", 3, (1, 2, 3))
+    assert outcome.error is not None
+    assert outcome.error.error_type == "Runtime.ImportModuleError"
+    assert (stats.invocations, stats.cold_starts, stats.function_errors, stats.environments) == (3, 3, 3, 3)
+    assert stats.error_types == {"Runtime.ImportModuleError": 3}
+    assert stats.error_messages == {"Runtime.ImportModuleError": environments.init_error.message}
+    [record] = recorder.failures
+    assert record["responsePayload"]["errorType"] == "Runtime.ImportModuleError"
+    assert "No module named 'aws_xray_sdk'" in record["responsePayload"]["errorMessage"]
+    lines = [line for function, line in recorder.lines if function == "tc-pipeline"]
+    assert lines[:3] == [
+        "INIT_START Runtime Version: python:3.13.local",
+        "init: imported",
+        lines[2],
+    ]
+    assert lines[2].startswith("INIT_REPORT Init Duration: ")
+    assert lines[2].endswith("\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError")
+    assert lines[3:5] == [f"START RequestId: {request_id} Version: $LATEST", f"END RequestId: {request_id}"]
+    assert lines[5].startswith(f"REPORT RequestId: {request_id}\tDuration: 0.00 ms")
+    assert lines[5].endswith("\tStatus: error\tError Type: Runtime.ImportModuleError\t")
+    result = analyze(recorder.segments)
+    assert len(result.invocations) == 3
+    for invocation in result.invocations:
+        assert (invocation.cold_start, invocation.function_error, invocation.attempts) == (True, True, 3)
+        assert invocation.init_ms is not None
+    functions = segments_by_origin(recorder.segments, "AWS::Lambda::Function")
+    message = "Unable to import module 'handlers.pipeline': No module named 'aws_xray_sdk'"
+    for function in functions:  # awslambdaric sends no X-Ray cause with an init error: Lambda's own words
+        assert function["cause"] == {
+            "exceptions": [{"message": message, "type": "Runtime.ImportModuleError"}]
+        }
+
+
+def test_a_handler_errors_xray_cause_is_the_function_segments(
+    recorder: Recorder, environments: FakeEnvironments
+) -> None:
+    cause = {
+        "working_directory": "/var/task",
+        "exceptions": [
+            {
+                "message": "boom",
+                "type": "ValueError",
+                "stack": [{"label": "h", "path": "/var/task/h.py", "line": 3}],
+            }
+        ],
+        "paths": ["/var/task/h.py"],
+    }
+    environments.script = lambda _job, _number: ErrorInfo("ValueError", "boom", [], cause)
+    with make_runtime(recorder, environments, concurrency=1, max_retry_attempts=0) as runtime:
+        runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
+        assert runtime.drain(timeout=10)
+    [function] = segments_by_origin(recorder.segments, "AWS::Lambda::Function")
+    assert function["error"] is True
+    assert function["cause"] == cause
+    [record] = recorder.failures
+    assert record["responsePayload"]["errorType"] == "ValueError"
+
+
+def test_a_lost_environments_output_and_status_are_logged(
+    recorder: Recorder, environments: FakeEnvironments
+) -> None:
+    def time_out(_job: Job, _number: int) -> ErrorInfo | None:
+        raise EnvironmentLostError(
+            ErrorInfo("Sandbox.Timedout", "Task timed out after 1.00 seconds"), ["still working"]
+        )
+
+    environments.script = time_out
+    with make_runtime(recorder, environments, concurrency=1, max_retry_attempts=0) as runtime:
+        request_id = runtime.invoke_async("tc-pipeline", {"n": 0}, HEADER)
+        assert runtime.drain(timeout=10)
+    lines = [line for function, line in recorder.lines if function == "tc-pipeline"]
+    assert lines[:4] == [
+        f"START RequestId: {request_id} Version: $LATEST",
+        "still working",
+        f"{request_id} Task timed out after 1.00 seconds",
+        f"END RequestId: {request_id}",
+    ]
+    assert lines[4].endswith("\tStatus: timeout\t")
 
 
 def test_unknown_functions_and_closed_runtimes_are_refused(runtime: LocalLambda) -> None:
