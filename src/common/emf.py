@@ -14,9 +14,10 @@ Facts this relies on (CloudWatch EMF specification and pricing):
   one value per figure per line keeps every line far inside those limits;
 - `_aws.Timestamp` is milliseconds since the epoch; CloudWatch rejects datapoints older than 14 days.
 
-`standard` keeps the metrics the alarms and the dashboard's headline graphs need: 7 for one pipeline function
-with one kind of downstream call. Two more are planned (`TransactionsUntraced` for the untraced-share alarm,
-a heartbeat datapoint per reporter run), which leaves one of the 10 slots free. `full` declares everything.
+`standard` keeps the metrics the alarms and the dashboard's headline graphs need: 8 for one pipeline function
+with one kind of downstream call (`UntracedShare` is the untraced-share alarm's; the untraced count itself,
+`TransactionsUntraced`, is a plain field there). One more is planned (a heartbeat datapoint per reporter
+run), which leaves one of the 10 slots free. `full` declares everything.
 """
 
 import json
@@ -72,9 +73,12 @@ METRIC_PLAN: Mapping[str, PlannedMetric] = {
     "InitDuration": _standard("Milliseconds", FUNCTION),
     "FunctionErrors": _standard("Count", FUNCTION),
     "CallLatency": _standard("Milliseconds", CALL),
+    # The untraced-share alarm: the monitor going blind (untraced / generated, in percent).
+    "UntracedShare": _standard("Percent", PIPELINE),
     # Metrics at `full`; plain fields (Logs Insights) at `standard`.
     "TransactionsComplete": _full("Count", PIPELINE),
     "TransactionsLost": _full("Count", PIPELINE),
+    "TransactionsUntraced": _full("Count", PIPELINE),
     "S3NotificationLatency": _full("Milliseconds", PIPELINE),
     "TracesRetrieved": _full("Count", PIPELINE),
     "XRayApiCalls": _full("Count", PIPELINE),

@@ -24,6 +24,10 @@ class CheckpointStore(Protocol):
         """Record `window` as emitted unless a window at or after it was already; True if it was ours."""
         ...
 
+    def defer(self, window: Window) -> int:
+        """Note that a run left `window` for the next one; how many runs have now done so (1 the first)."""
+        ...
+
 
 class DynamoDbCheckpointStore:
     def __init__(self, client: "DynamoDBClient", table_name: str, pipeline: str) -> None:
@@ -53,3 +57,18 @@ class DynamoDbCheckpointStore:
                 return False
             raise
         return True
+
+    def defer(self, window: Window) -> int:
+        start = window.start.strftime(_STAMP)
+        item = self._client.get_item(TableName=self._table_name, Key=self._key, ConsistentRead=True).get(
+            "Item", {}
+        )
+        same = item.get("deferredWindowStart", {}).get("S") == start
+        deferrals = (int(item.get("deferrals", {}).get("N", "0")) if same else 0) + 1
+        self._client.update_item(
+            TableName=self._table_name,
+            Key=self._key,
+            UpdateExpression="SET deferredWindowStart = :start, deferrals = :count",
+            ExpressionAttributeValues={":start": {"S": start}, ":count": {"N": str(deferrals)}},
+        )
+        return deferrals

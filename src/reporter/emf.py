@@ -53,9 +53,12 @@ def _window_values(figures: WindowFigures) -> dict[str, Any]:
         "TransactionsLost": figures.lost,
         "TransactionsError": figures.error,
         "TransactionsIncomplete": figures.incomplete,
+        "TransactionsUntraced": figures.untraced,
         "SuccessRate": figures.success_rate,  # None (left out) when nothing was generated
+        "UntracedShare": figures.untraced_share,
         "TracesRetrieved": figures.traces_retrieved,
         "XRayApiCalls": figures.xray_api_calls,
+        **{f"XRayApiCalls.{name}": count for name, count in sorted(figures.xray_calls_by_operation.items())},
     }
 
 

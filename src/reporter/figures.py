@@ -68,16 +68,24 @@ class WindowFigures:
     lost: int = 0
     error: int = 0
     incomplete: int = 0
+    untraced: int = 0
     traces_retrieved: int = 0
     xray_api_calls: int = 0
+    xray_calls_by_operation: dict[str, int] = field(default_factory=dict)
     transactions: list[TransactionFigure] = field(default_factory=list)
     invocations: list[InvocationFigure] = field(default_factory=list)
     calls: list[CallFigure] = field(default_factory=list)
 
     @property
     def success_rate(self) -> float | None:
-        """Complete / generated in percent; None when nothing was generated (no rate to speak of)."""
-        return 100.0 * self.complete / self.generated if self.generated else None
+        """What the pipeline delivered without a seen error (complete, and untraced: its item was written) /
+        generated, in percent; None when nothing was generated (no rate to speak of)."""
+        return 100.0 * (self.complete + self.untraced) / self.generated if self.generated else None
+
+    @property
+    def untraced_share(self) -> float | None:
+        """Untraced / generated in percent: how blind the monitor was; None when nothing was generated."""
+        return 100.0 * self.untraced / self.generated if self.generated else None
 
     @property
     def end_to_end_ms(self) -> list[float]:

@@ -1,9 +1,12 @@
 """Reconciliation: every object the manifest planned in a window, against its trace and its item.
 
 complete   traced end to end, every part complete, no error, item written
-lost       the upload failed or was dropped, or no invocation, or no item after the lag
+lost       the upload failed or was dropped, or no item after the lag: the pipeline failed it
 error      it arrived, but a function, a call or the upload had an error, fault or throttle
 incomplete it arrived, but part of its trace is still in progress
+untraced   the item was written, but no trace (or no invocation in it) could be read: the monitor's blind
+           spot, not the pipeline's failure (a Transaction Search account read through BatchGetTraces, a
+           retrieval that did not finish, a trace not yet readable); it counts as delivered
 """
 
 from collections.abc import Iterable, Mapping
@@ -21,6 +24,7 @@ class Verdict(StrEnum):
     LOST = "lost"
     ERROR = "error"
     INCOMPLETE = "incomplete"
+    UNTRACED = "untraced"
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,11 @@ def reconcile(
     transactions: Iterable[Transaction],
     items: Mapping[str, str | None],
     retrieved_trace_ids: Iterable[str],
+    *,
+    source: str = "X-Ray",
 ) -> Reconciliation:
-    """Classify each planned object and gather the window's figures (without the reporter's own costs)."""
+    """Classify each planned object and gather the window's figures (without the reporter's own costs);
+    `source` names where traces were read from, for the log lines."""
     by_trace: dict[str, Transaction] = {}
     for traced in transactions:
         if traced.trace_id is not None:
@@ -61,7 +68,7 @@ def reconcile(
     for record in records:
         figures.generated += 1
         transaction = by_trace.get(record.trace_id) if record.outcome is Outcome.SENT else None
-        verdict = _judge(record, transaction, record.key in items, record.trace_id in retrieved)
+        verdict = _judge(record, transaction, record.key in items, record.trace_id in retrieved, source)
         figures.transactions.append(
             TransactionFigure(
                 key=record.key,
@@ -80,27 +87,32 @@ def reconcile(
         figures.lost += verdict.verdict is Verdict.LOST
         figures.error += verdict.verdict is Verdict.ERROR
         figures.incomplete += verdict.verdict is Verdict.INCOMPLETE
+        figures.untraced += verdict.verdict is Verdict.UNTRACED
         verdicts.append(verdict)
     return Reconciliation(verdicts, figures)
 
 
 def _judge(
-    record: ManifestRecord, transaction: Transaction | None, item_written: bool, trace_found: bool
+    record: ManifestRecord,
+    transaction: Transaction | None,
+    item_written: bool,
+    trace_found: bool,
+    source: str,
 ) -> ObjectVerdict:
     def verdict(kind: Verdict, *missing: str) -> ObjectVerdict:
         return ObjectVerdict(record.key, record.trace_id, kind, missing)
 
     if record.outcome is not Outcome.SENT:
         return verdict(Verdict.LOST, f"upload {record.outcome.value}: {record.error or 'no reason recorded'}")
-    missing = []
+    blind = []
     if not trace_found:
-        missing.append("no trace in X-Ray")
+        blind.append(f"no trace could be read from {source}")
     elif transaction is None or not transaction.invocations:
-        missing.append("no invocation in the trace")
+        blind.append("no invocation in the trace")
     if not item_written:
-        missing.append("no item in the table")
-    if missing:
-        return verdict(Verdict.LOST, *missing)
+        return verdict(Verdict.LOST, *blind, "no item in the table")
+    if blind:
+        return verdict(Verdict.UNTRACED, *blind)
     assert transaction is not None  # a found trace with invocations
     if transaction.error:
         return verdict(Verdict.ERROR, *_errors(transaction))

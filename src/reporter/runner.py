@@ -13,7 +13,7 @@ from reporter.items_lookup import ItemLookup
 from reporter.reconcile import Reconciliation, Verdict, reconcile
 from reporter.windows import Window, WindowPlan, plan_windows
 from traces.analysis import analyze
-from traces.sources.xray import TraceSource
+from traces.sources.base import TraceSource
 from traces.stats import distribution
 
 
@@ -44,6 +44,9 @@ class ReporterConfig:
     max_windows_per_run: int = 12
     max_age: timedelta = timedelta(days=13)  # CloudWatch drops EMF older than 14 days
     metrics_detail: MetricsDetail = MetricsDetail.STANDARD  # which figures are metrics, which plain fields
+    # A window whose traces are still being retrieved (Transaction Search) waits for the next run this many
+    # times; after that it is emitted with what could be read, the rest untraced.
+    max_deferrals: int = 3
 
 
 @dataclass
@@ -52,12 +55,15 @@ class WindowReport:
     reconciliation: Reconciliation
     emf: list[dict[str, Any]] = field(default_factory=list)  # record lines: EMF where they declare metrics
     emitted: bool = False
+    pending: list[str] = field(default_factory=list)  # trace ids still being retrieved when time ran out
+    trace_source: str = "X-Ray"  # which API the traces were read through
 
 
 @dataclass
 class RunResult:
     plan: WindowPlan
     reports: list[WindowReport]
+    deferred: str | None = None  # the window left for the next run, its retrieval not finished
 
 
 class Reporter:
@@ -80,8 +86,10 @@ class Reporter:
         self._log = log
         self._emit = emit
 
-    def run(self, now: datetime) -> RunResult:
-        """Emit every due window, oldest first; stop at the first window another run already claimed."""
+    def run(self, now: datetime, *, deadline: float | None = None) -> RunResult:
+        """Emit every due window, oldest first; stop at the first window another run already claimed, or
+        whose traces are still being retrieved when `deadline` (a `time.monotonic()` value) comes: that one
+        waits for the next run, at most `max_deferrals` times, and the later ones wait behind it."""
         plan = plan_windows(
             now,
             period=self._config.period,
@@ -94,9 +102,26 @@ class Reporter:
             self._log.warning(
                 "windows too old for CloudWatch were skipped", extra={"expired_windows": plan.expired}
             )
-        reports = []
+        reports: list[WindowReport] = []
         for window in plan.due:
-            report = self.reconcile_window(window)
+            report = self.reconcile_window(window, deadline=deadline)
+            if report.pending:
+                deferrals = self._checkpoints.defer(window)
+                if deferrals <= self._config.max_deferrals:
+                    self._log.info(
+                        "window deferred: its traces are still being retrieved",
+                        extra={
+                            "window": window.label(),
+                            "pending_traces": len(report.pending),
+                            "deferrals": deferrals,
+                            "max_deferrals": self._config.max_deferrals,
+                        },
+                    )
+                    return RunResult(plan, reports, deferred=window.label())
+                self._log.warning(
+                    "window emitted with traces still being retrieved: they count as untraced",
+                    extra={"window": window.label(), "pending_traces": len(report.pending)},
+                )
             if not self._checkpoints.claim(window):
                 self._log.info("window already emitted by another run", extra={"window": window.label()})
                 break
@@ -104,20 +129,28 @@ class Reporter:
             reports.append(report)
         return RunResult(plan, reports)
 
-    def reconcile_window(self, window: Window) -> WindowReport:
+    def reconcile_window(self, window: Window, *, deadline: float | None = None) -> WindowReport:
         """Read, fetch and classify one window; nothing is emitted or claimed."""
         records = self._manifest.read_window(window.start.timestamp(), window.end.timestamp())
         sent_ids = [record.trace_id for record in records if record.outcome is Outcome.SENT]
-        calls_before, traces_before = self._traces.stats.api_calls, self._traces.stats.traces_retrieved
-        batch = self._traces.get_traces(sent_ids)
+        before = self._traces.stats.snapshot()
+        # The traces of the window's objects started inside it; the lag covers clocks and late starts.
+        time_range = (window.start - self._config.lag, window.end + self._config.lag)
+        batch = self._traces.get_traces(sent_ids, time_range=time_range, deadline=deadline)
         analysis = analyze({"Traces": batch.traces}, source=f"window {window.label()}")
         items = self._items.find(record.key for record in records if record.outcome is Outcome.SENT)
         retrieved = [str(trace.get("Id")) for trace in batch.traces]
-        reconciliation = reconcile(window, records, analysis.transactions, items, retrieved)
+        reconciliation = reconcile(
+            window, records, analysis.transactions, items, retrieved, source=self._traces.name
+        )
+        work = self._traces.stats.since(before)
         figures = reconciliation.figures
-        figures.xray_api_calls = self._traces.stats.api_calls - calls_before
-        figures.traces_retrieved = self._traces.stats.traces_retrieved - traces_before
-        report = WindowReport(window, reconciliation)
+        figures.xray_api_calls = work.api_calls
+        figures.traces_retrieved = work.traces_retrieved
+        figures.xray_calls_by_operation = work.calls_by_operation
+        report = WindowReport(
+            window, reconciliation, pending=list(batch.pending), trace_source=self._traces.name
+        )
         report.emf = window_emf_lines(
             figures, self._config.namespace, self._config.pipeline, self._config.metrics_detail
         )
@@ -159,7 +192,10 @@ def window_summary(report: WindowReport) -> dict[str, Any]:
         "generated": figures.generated,
         **report.reconciliation.counts(),
         "success_rate": figures.success_rate,
+        "untraced_share": figures.untraced_share,
+        "trace_source": report.trace_source,
         "traces_retrieved": figures.traces_retrieved,
         "xray_api_calls": figures.xray_api_calls,
+        "xray_api_calls_by_operation": dict(figures.xray_calls_by_operation),
         **percentiles,
     }

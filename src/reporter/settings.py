@@ -6,6 +6,7 @@ from pydantic import Field
 
 from common.emf import MetricsDetail
 from common.settings import EnvSettings
+from traces.sources.choose import TraceSourceSetting
 
 
 class ReporterSettings(EnvSettings):
@@ -19,6 +20,9 @@ class ReporterSettings(EnvSettings):
     max_windows_per_run: int = Field(alias="REPORT_MAX_WINDOWS_PER_RUN", default=12, ge=1, le=288)
     xray_concurrency: int = Field(alias="XRAY_CONCURRENCY", default=4, ge=1, le=16)
     metrics_detail: MetricsDetail = Field(alias="METRICS_DETAIL", default=MetricsDetail.STANDARD)
+    # auto: ask where the account's spans go (X-Ray, or CloudWatch Transaction Search) once per environment.
+    trace_source: TraceSourceSetting = Field(alias="TRACE_SOURCE", default="auto")
+    max_deferrals: int = Field(alias="REPORT_MAX_DEFERRALS", default=3, ge=0, le=12)
 
     @property
     def period(self) -> timedelta:

@@ -71,29 +71,37 @@ def forget_segment_destinations() -> None:
         _answers.clear()
 
 
-def trace_source(setting: str, client: Any | None = None, **options: Any) -> TraceSource:
-    """The source for this setting; `options` (retries, sleep, rng: what both take) go to its constructor."""
+def trace_source(
+    setting: str,
+    client: Any | None = None,
+    *,
+    xray_options: dict[str, Any] | None = None,
+    retrieval_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> TraceSource:
+    """The source for this setting; `options` (retries, sleep, rng: what both take) go to its constructor,
+    `xray_options` only to the X-Ray source's, `retrieval_options` only to Transaction Search's."""
     if setting not in TRACE_SOURCE_SETTINGS:
         raise TraceSourceError(
             f"trace source {setting!r}: expected one of {', '.join(TRACE_SOURCE_SETTINGS)}"
         )
     client = client if client is not None else create_client()
+    asked = None
     if setting == "auto":
         asked = XRayCalls(client)
         setting = "transaction-search" if segment_destination(asked).is_transaction_search else "xray"
-        source = _make(setting, client, options)
-        _add_stats(source, asked)  # the question is part of what reading traces cost
-        return source
-    return _make(setting, client, options)
-
-
-def _make(setting: str, client: Any, options: dict[str, Any]) -> TraceSource:
-    from traces.sources.transaction_search import TransactionSearchTraceSource
-    from traces.sources.xray import XRayTraceSource
-
+    source: TraceSource
     if setting == "transaction-search":
-        return TransactionSearchTraceSource(client, **options)
-    return XRayTraceSource(client, **options)
+        from traces.sources.transaction_search import TransactionSearchTraceSource
+
+        source = TransactionSearchTraceSource(client, **options, **(retrieval_options or {}))
+    else:
+        from traces.sources.xray import XRayTraceSource
+
+        source = XRayTraceSource(client, **options, **(xray_options or {}))
+    if asked is not None:
+        _add_stats(source, asked)  # the question is part of what reading traces cost
+    return source
 
 
 def _add_stats(source: TraceSource, asked: XRayCalls) -> None:

@@ -30,15 +30,34 @@ class FakeManifest:
 
 @dataclass
 class FakeTraceSource:
+    """X-Ray's BatchGetTraces by default; with `pending`, ids a retrieval has not finished (Transaction
+    Search's case) come back neither found nor missing for good."""
+
     traces: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: SourceStats = field(default_factory=SourceStats)
+    pending: set[str] = field(default_factory=set)
+    name: str = "X-Ray"
+    asked: list[tuple[list[str], Any, Any]] = field(default_factory=list)  # (ids, time_range, deadline)
 
-    def get_traces(self, trace_ids: Iterable[str]) -> TraceBatch:
+    def get_traces(
+        self, trace_ids: Iterable[str], *, time_range: Any = None, deadline: Any = None
+    ) -> TraceBatch:
         wanted = list(dict.fromkeys(trace_ids))
-        self.stats.api_calls += (len(wanted) + 4) // 5
-        found = [self.traces[trace_id] for trace_id in wanted if trace_id in self.traces]
+        self.asked.append((wanted, time_range, deadline))
+        calls = (len(wanted) + 4) // 5
+        self.stats.api_calls += calls
+        if calls:
+            self.stats.calls_by_operation["BatchGetTraces"] = (
+                self.stats.calls_by_operation.get("BatchGetTraces", 0) + calls
+            )
+        found = [self.traces[t] for t in wanted if t in self.traces and t not in self.pending]
         self.stats.traces_retrieved += len(found)
-        return TraceBatch(traces=found, missing=[t for t in wanted if t not in self.traces])
+        returned = {trace["Id"] for trace in found}
+        return TraceBatch(
+            traces=found,
+            missing=[t for t in wanted if t not in returned],
+            pending=[t for t in wanted if t in self.pending],
+        )
 
     def find_trace_ids(
         self, start: datetime, end: datetime, filter_expression: str | None = None
@@ -58,6 +77,7 @@ class FakeItems:
 class InMemoryCheckpoints:
     last: datetime | None = None
     claims: list[datetime] = field(default_factory=list)
+    deferrals: dict[datetime, int] = field(default_factory=dict)
 
     def last_emitted(self) -> datetime | None:
         return self.last
@@ -68,6 +88,10 @@ class InMemoryCheckpoints:
         self.last = window.start
         self.claims.append(window.start)
         return True
+
+    def defer(self, window: Window) -> int:
+        self.deferrals[window.start] = self.deferrals.get(window.start, 0) + 1
+        return self.deferrals[window.start]
 
 
 @dataclass

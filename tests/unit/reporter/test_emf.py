@@ -86,7 +86,9 @@ def test_one_line_for_the_window_then_one_per_object_invocation_and_call() -> No
         "TransactionsLost": 1,
         "TransactionsError": 0,
         "TransactionsIncomplete": 0,
+        "TransactionsUntraced": 0,
         "SuccessRate": pytest.approx(200 / 3),
+        "UntracedShare": 0.0,
         "TracesRetrieved": 2,
         "XRayApiCalls": 1,
     }
@@ -127,6 +129,7 @@ def test_standard_declares_only_what_alarms_and_headline_graphs_need() -> None:
         ("InitDuration", function),
         ("FunctionErrors", function),
         ("CallLatency", call),
+        ("UntracedShare", pipeline),
     }
     # The rest is still on the lines, as plain fields: the same values, not billed.
     window = by_record(lines)["window"][0]
@@ -136,6 +139,7 @@ def test_standard_declares_only_what_alarms_and_headline_graphs_need() -> None:
     assert directive["Metrics"] == [
         {"Name": "TransactionsGenerated", "Unit": "Count"},
         {"Name": "SuccessRate", "Unit": "Percent"},
+        {"Name": "UntracedShare", "Unit": "Percent"},
     ]
 
 

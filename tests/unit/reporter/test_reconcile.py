@@ -75,11 +75,42 @@ def test_no_invocation_means_lost() -> None:
     assert result.verdicts[0].missing == ("no invocation in the trace", "no item in the table")
 
 
-def test_a_trace_x_ray_does_not_have_means_lost() -> None:
+def test_an_item_written_without_a_readable_trace_is_untraced_not_lost() -> None:
+    # The monitor's blind spot (a Transaction Search account read through BatchGetTraces, say): the
+    # pipeline delivered, so the object counts as delivered and never as lost.
+    traced = transaction(T0, "synthetic/a")
+    blind = transaction(T0 + 1, "synthetic/b")
+    result = run([traced, blind], {"synthetic/a", "synthetic/b"}, retrieved={traced[0].trace_id})
+    assert [verdict.verdict for verdict in result.verdicts] == [Verdict.COMPLETE, Verdict.UNTRACED]
+    assert result.verdicts[1].missing == ("no trace could be read from X-Ray",)
+    figures = result.figures
+    assert (figures.complete, figures.untraced, figures.lost) == (1, 1, 0)
+    assert figures.success_rate == 100.0  # untraced objects count as delivered
+    assert figures.untraced_share == 50.0
+    assert result.counts()["untraced"] == 1
+    assert [t.verdict for t in figures.transactions] == ["complete", "untraced"]
+
+
+def test_the_source_is_named_in_what_was_missing() -> None:
+    record, _ = transaction(T0, "synthetic/a")
+    result = reconcile(WINDOW, [record], [], {"synthetic/a": None}, [], source="Transaction Search")
+    assert result.verdicts[0].missing == ("no trace could be read from Transaction Search",)
+
+
+def test_a_trace_without_an_invocation_but_with_the_item_is_untraced() -> None:
     record, segments = transaction(T0, "synthetic/a")
-    result = run([(record, segments)], {"synthetic/a"}, retrieved=set())
+    generator_only = [segment for segment in segments if "Lambda" not in str(segment.get("origin", ""))]
+    result = run([(record, generator_only)], {"synthetic/a"})
+    assert result.verdicts[0].verdict is Verdict.UNTRACED
+    assert result.verdicts[0].missing == ("no invocation in the trace",)
+
+
+def test_no_trace_and_no_item_is_lost() -> None:
+    record, segments = transaction(T0, "synthetic/a")
+    result = run([(record, segments)], set(), retrieved=set())
     assert result.verdicts[0].verdict is Verdict.LOST
-    assert result.verdicts[0].missing == ("no trace in X-Ray",)
+    assert result.verdicts[0].missing == ("no trace could be read from X-Ray", "no item in the table")
+    assert result.figures.success_rate == 0.0
 
 
 @pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.DROPPED])
@@ -114,4 +145,4 @@ def test_a_function_error_is_counted() -> None:
 def test_a_trace_still_in_progress_is_incomplete() -> None:
     result = run([transaction(T0, "synthetic/a", in_progress=True)], {"synthetic/a"})
     assert result.verdicts[0].verdict is Verdict.INCOMPLETE
-    assert result.counts() == {"complete": 0, "lost": 0, "error": 0, "incomplete": 1}
+    assert result.counts() == {"complete": 0, "lost": 0, "error": 0, "incomplete": 1, "untraced": 0}

@@ -128,3 +128,75 @@ def test_a_window_claimed_elsewhere_is_not_emitted(world: World) -> None:
     result = world.reporter().run(NOW)
     assert result.reports == []
     assert world.emitted == []
+
+
+def test_the_source_gets_the_windows_range_widened_by_the_lag_and_the_deadline(world: World) -> None:
+    world.add(10, "synthetic/a")
+    world.reporter().run(NOW, deadline=1234.5)
+    [(ids, time_range, deadline)] = world.traces.asked
+    assert len(ids) == 1
+    assert time_range == (WINDOW_START - timedelta(minutes=3), WINDOW_START + timedelta(minutes=8))
+    assert deadline == 1234.5
+
+
+def test_calls_by_operation_are_in_the_windows_line_and_summary(world: World) -> None:
+    world.add(10, "synthetic/a")
+    world.reporter().run(NOW)
+    window_line = next(line for line in world.emitted if line["record"] == "window")
+    assert window_line["XRayApiCalls.BatchGetTraces"] == 1
+    summary = next(extra for _, message, extra in world.log.lines if message == "window reported")
+    assert summary["xray_api_calls_by_operation"] == {"BatchGetTraces": 1}
+    assert summary["trace_source"] == "X-Ray"
+
+
+def test_untraced_objects_are_logged_and_count_as_delivered(world: World) -> None:
+    world.add(10, "synthetic/a")
+    world.add(20, "synthetic/b")
+    blind = world.manifest.records[1].trace_id
+    del world.traces.traces[blind]  # item written, trace not readable
+    world.reporter().run(NOW)
+    window_line = next(line for line in world.emitted if line["record"] == "window")
+    assert (window_line["TransactionsUntraced"], window_line["UntracedShare"]) == (1, 50.0)
+    assert window_line["SuccessRate"] == 100.0
+    untraced = [extra for _, message, extra in world.log.lines if message == "object untraced"]
+    assert [(extra["key"], extra["trace_id"]) for extra in untraced] == [("synthetic/b", blind)]
+
+
+def test_a_window_still_being_retrieved_waits_then_is_emitted_with_the_rest_untraced(world: World) -> None:
+    world.add(10, "synthetic/a")
+    world.add(20, "synthetic/b")
+    world.traces.pending = {world.manifest.records[1].trace_id}
+    config = ReporterConfig(
+        pipeline="tc",
+        namespace="TraceCanary",
+        period=timedelta(minutes=5),
+        lag=timedelta(minutes=3),
+        max_deferrals=2,
+    )
+    for run_number in (1, 2):
+        result = world.reporter(config).run(NOW)
+        assert result.reports == []
+        assert result.deferred == "2026-11-25T12:05:00Z"
+        assert world.checkpoints.claims == []  # not claimed: the next run catches it up
+        assert world.emitted == []
+        deferred = [extra for _, message, extra in world.log.lines if message.startswith("window deferred")]
+        assert deferred[-1]["deferrals"] == run_number
+    result = world.reporter(config).run(NOW)  # a third time: emitted with what could be read
+    assert [report.window.start for report in result.reports] == [WINDOW_START]
+    window_line = next(line for line in world.emitted if line["record"] == "window")
+    assert (window_line["TransactionsComplete"], window_line["TransactionsUntraced"]) == (1, 1)
+    assert any(
+        message.startswith("window emitted with traces still being retrieved")
+        for _, message, _ in world.log.lines
+    )
+
+
+def test_a_deferred_window_holds_the_later_ones_back(world: World) -> None:
+    world.add(10, "synthetic/a")
+    world.traces.pending = {world.manifest.records[0].trace_id}
+    world.checkpoints.last = WINDOW_START - timedelta(minutes=5)  # emitted up to the window before
+    later = NOW + timedelta(minutes=10)  # three windows due now
+    result = world.reporter().run(later)
+    assert len(result.plan.due) == 3
+    assert result.reports == []
+    assert len(world.traces.asked) == 1  # the oldest window only: the rest wait behind it, in order
