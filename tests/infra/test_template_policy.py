@@ -13,6 +13,9 @@ RESOURCELESS_ACTIONS = {
     "xray:BatchGetTraces",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
+    "xray:GetTraceSegmentDestination",
+    "xray:StartTraceRetrieval",
+    "xray:ListRetrievedTraces",
     "cloudwatch:PutMetricData",
 }
 # Managed policies SAM attaches for logging and active tracing.
@@ -42,7 +45,9 @@ def test_every_function_is_traced_on_the_lambda_runtime(translated: dict[str, An
     for name, properties in functions.items():
         assert properties["TracingConfig"] == {"Mode": "Active"}, name
         assert properties["Runtime"] == "python3.13", name
-        assert properties["Architectures"] == ["arm64"], name
+        assert properties["Architectures"] == [{"Ref": "Architecture"}], name
+    assert translated["Parameters"]["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
+    assert translated["Parameters"]["Architecture"]["Default"] == "arm64"
 
 
 def test_every_function_logs_to_a_group_with_retention(translated: dict[str, Any]) -> None:
@@ -183,6 +188,10 @@ def test_reporter_may_only_read(translated: dict[str, Any]) -> None:
     assert set(actions) == {
         "xray:BatchGetTraces",
         "xray:GetTraceSummaries",
+        # Transaction Search: where the account's spans go, and its retrieval by id; nothing more.
+        "xray:GetTraceSegmentDestination",
+        "xray:StartTraceRetrieval",
+        "xray:ListRetrievedTraces",
         "dynamodb:Query",
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",

@@ -82,7 +82,7 @@ def run_handler(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]
     return [line for line in lines if "record" in line], [line for line in lines if "message" in line]
 
 
-@pytest.mark.parametrize(("detail", "metrics"), [("standard", 7), ("full", 19)])
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 8), ("full", 21)])
 def test_a_window_becomes_record_lines_and_log_lines(
     stack: LocalStack,
     capsys: pytest.CaptureFixture[str],

@@ -55,7 +55,7 @@ def test_a_healthy_run_leaves_every_alarm_ok_with_data_at_both_levels(detail: Me
     windows = [window(0, detail, generated=10, complete=10), window(1, detail, generated=10, complete=10)]
     result = states(*windows)
     assert set(result.values()) == {"OK"}
-    assert len(result) == 7
+    assert len(result) == 8
     specs = alarm_specs(load_template(), NAMES)
     lines = [line for _, emitted in windows for line in emitted]
     for alarm in evaluate(specs, lines, [start for start, _ in windows]):
