@@ -50,6 +50,33 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "response (default 0: no extension)",
     )
     parser.add_argument(
+        "--package-without",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="build the pipeline's package without this top-level module (e.g. aws_xray_sdk, as the seed's "
+        "bundler did): every invocation then fails as on Lambda, with Runtime.ImportModuleError",
+    )
+    parser.add_argument(
+        "--transaction-search",
+        action="store_true",
+        help="run on an account that sends its spans to CloudWatch Transaction Search: BatchGetTraces finds "
+        "only the indexed share (--indexing-percent), StartTraceRetrieval finds every trace",
+    )
+    parser.add_argument(
+        "--indexing-percent",
+        type=_percent,
+        default=1.0,
+        metavar="PERCENT",
+        help="with --transaction-search: the share of traces indexed for BatchGetTraces (default 1, as AWS)",
+    )
+    parser.add_argument(
+        "--trace-source",
+        choices=("auto", "xray", "transaction-search"),
+        default="auto",
+        help="how the reporter reads traces (the template's TraceSource; default auto: it asks the account)",
+    )
+    parser.add_argument(
         "--metrics-detail",
         choices=[detail.value for detail in MetricsDetail],
         default=None,
@@ -97,6 +124,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 100):
+        raise argparse.ArgumentTypeError(f"must be 0 to 100, got {text}")
+    return value
+
+
 def _non_negative_milliseconds(text: str) -> float:
     try:
         value = float(text)
@@ -117,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
         parse_faults(args.inject, seed=args.seed)
     except ValueError as error:
         raise UserError(f"--inject: {error}") from None
+    from demo.lambda_package import check_left_out
+
+    package_without = tuple(check_left_out(name) for name in args.package_without)  # a bad name: one line
     detail = {} if args.metrics_detail is None else {"metrics_detail": MetricsDetail(args.metrics_detail)}
     options = DemoOptions(
         count=args.count,
@@ -128,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir,
         lambda_trace_format=args.lambda_trace_format,
         extension_overhead_ms=args.extension_overhead_ms,
+        package_without=package_without,
+        transaction_search=args.transaction_search,
+        indexing_percent=args.indexing_percent,
+        trace_source=args.trace_source,
         **detail,
     )
     demo = run_demo(options, sys.stdout)

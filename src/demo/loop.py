@@ -1,8 +1,10 @@
 """`make demo`: the whole loop on this machine, the project's real handlers against a moto server.
 
 generator -> local S3 (moto, keeping each PUT's trace header) -> notification -> local Lambda runtime
-(worker processes, real cold starts, Lambda's segments) -> pipeline handler -> DynamoDB; every segment goes
-through a local X-Ray daemon into moto's X-Ray; then the reporter handler turns the run's windows into EMF.
+(each function's package under awslambdaric in a fresh python3.13, real cold starts, Lambda's segments) ->
+pipeline handler -> DynamoDB; every segment goes through a local X-Ray daemon into moto's X-Ray (on a
+Transaction Search account, behind the local retrieval API); then the reporter handler turns the run's
+windows into EMF.
 """
 
 import contextlib
@@ -48,6 +50,10 @@ class DemoOptions:
     lambda_trace_format: TraceFormat = DEFAULT_TRACE_FORMAT  # of every function's segments
     extension_overhead_ms: float = 0.0  # an emulated extension on the pipeline function; 0: none
     metrics_detail: MetricsDetail = field(default_factory=template_metrics_detail)  # template's default
+    package_without: tuple[str, ...] = ()  # top-level modules the pipeline's package lacks (the seed's error)
+    transaction_search: bool = False  # the account sends its spans to CloudWatch Transaction Search
+    indexing_percent: float = 1.0  # of a Transaction Search account: the share BatchGetTraces finds
+    trace_source: str = "auto"  # the reporter's TRACE_SOURCE
 
 
 @dataclass
@@ -71,10 +77,15 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
     parse_faults(options.inject, seed=options.seed)  # a bad --inject fails before anything starts
     with moto_server() as aws, _process_environment(aws.environment()):
         aws.reset()  # moto keeps its state per process: start from an empty account
+        if options.transaction_search:
+            aws.transaction_search.configure(
+                destination="CloudWatchLogs", indexing_percent=options.indexing_percent
+            )
         stack = create_local_stack(options.stack_name)
         print(
             f"local AWS (moto) at {aws.endpoint_url}; stack {stack.stack_name} from template.yaml", file=out
         )
+        print(_account_description(options), file=out)
         print(_lambda_description(options), file=out)
         functions = function_configs(options, stack, aws.environment())
         pipeline, generator, reporter = functions
@@ -131,6 +142,17 @@ def _process_environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _account_description(options: DemoOptions) -> str:
+    if options.transaction_search:
+        where = (
+            f"spans go to CloudWatch Transaction Search ({options.indexing_percent:g} % indexed for "
+            "BatchGetTraces; every trace readable through StartTraceRetrieval)"
+        )
+    else:
+        where = "spans go to X-Ray (BatchGetTraces reads every trace)"
+    return f"account: {where}; the reporter's trace source: {options.trace_source}"
+
+
 def _lambda_description(options: DemoOptions) -> str:
     """Which of Lambda's trace formats the run writes, so a reader of its traces knows what to expect."""
     style = "new" if options.lambda_trace_format == "v2" else "old"
@@ -139,6 +161,8 @@ def _lambda_description(options: DemoOptions) -> str:
         described += (
             f"; the pipeline's extension works {options.extension_overhead_ms:g} ms after each response"
         )
+    if options.package_without:
+        described += f"; the pipeline's package lacks {', '.join(options.package_without)}"
     return described
 
 
@@ -160,6 +184,7 @@ def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str
         faults=parse_faults(options.inject, seed=options.seed),
         trace_format=options.lambda_trace_format,
         extension_overhead_ms=options.extension_overhead_ms,
+        package_without=options.package_without,
     )
     generator = FunctionConfig(
         name=f"{stack.stack_name}-generator",
@@ -191,6 +216,7 @@ def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str
             "REPORTER_STATE_TABLE_NAME": stack.tables["ReporterStateTable"],
             "REPORT_PERIOD_MINUTES": "1",
             "REPORT_LAG_MINUTES": "0",  # the demo closes a window once the pipeline is drained
+            "TRACE_SOURCE": options.trace_source,
         },
         concurrency=1,
         timeout_seconds=300,
@@ -251,18 +277,19 @@ def _printed_json(log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
 
 
 def _save_traces(stack: LocalStack, path: Path) -> list[str]:
-    """Every trace of the run in BatchGetTraces form, for `tracecanary analyze` and `show`."""
+    """Every trace of the run in BatchGetTraces form, for `tracecanary analyze` and `show` (read through the
+    source the account needs, so a Transaction Search account's traces are all there too)."""
     from generator.manifest import DynamoDbManifest
-    from traces.sources.xray import XRayTraceSource
+    from traces.sources.choose import trace_source
 
     records = DynamoDbManifest(boto3.client("dynamodb"), stack.tables["ManifestTable"]).read_window(
         time.time() - 3600, time.time() + 60
     )
     trace_ids = [record.trace_id for record in records]
-    batch = XRayTraceSource().get_traces(trace_ids)
-    path.write_text(
-        json.dumps({"Traces": batch.traces, "UnprocessedTraceIds": batch.missing}, indent=1) + "\n"
+    batch = trace_source("auto", retrieval_options={"poll_delay": 0.1, "max_poll_delay": 0.5}).get_traces(
+        trace_ids
     )
+    path.write_text(json.dumps({"Traces": batch.traces}, indent=1) + "\n")
     return trace_ids
 
 

@@ -27,6 +27,9 @@ COUNTS = (
     "TransactionsGenerated",
     "TransactionsComplete",
     "TransactionsLost",
+    "TransactionsError",
+    "TransactionsIncomplete",
+    "TransactionsUntraced",
     "Invocations",
     "ColdStarts",
     "FunctionErrors",
@@ -78,8 +81,17 @@ def build_summary(
             "generated": generated,
             "complete": counts["TransactionsComplete"],
             "lost": counts["TransactionsLost"],
-            "success_rate": 100.0 * counts["TransactionsComplete"] / generated if generated else None,
+            "error": counts["TransactionsError"],
+            "incomplete": counts["TransactionsIncomplete"],
+            "untraced": counts["TransactionsUntraced"],
+            # Untraced objects were delivered (their item is written): only the monitor could not see them.
+            "success_rate": (
+                100.0 * (counts["TransactionsComplete"] + counts["TransactionsUntraced"]) / generated
+                if generated
+                else None
+            ),
         },
+        "xray_api_calls": calls_by_operation(emf),
         "counts": counts,
         "metrics": {
             "detail": metrics_detail,
@@ -90,6 +102,19 @@ def build_summary(
         "alarms": {result.spec.name: {"state": result.state, "values": result.values} for result in alarms},
     }
     return summary, alarms
+
+
+def calls_by_operation(emf: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The reporter's X-Ray calls by operation name, summed over its window lines."""
+    calls: dict[str, int] = {}
+    for line in emf:
+        if line.get("record") != "window":
+            continue
+        for key, value in line.items():
+            if key.startswith("XRayApiCalls.") and isinstance(value, int | float):
+                operation = key.removeprefix("XRayApiCalls.")
+                calls[operation] = calls.get(operation, 0) + int(value)
+    return dict(sorted(calls.items()))
 
 
 def not_complete(reporter_logs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -114,11 +139,13 @@ def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:
     lines = [
         "",
         f"transactions  generated {transactions['generated']}  complete {transactions['complete']}  "
-        f"lost {transactions['lost']}  success rate {'-' if rate is None else f'{rate:.1f} %'}",
+        f"lost {transactions['lost']}  untraced {transactions['untraced']}  "
+        f"success rate {'-' if rate is None else f'{rate:.1f} %'}",
         f"invocations   {counts['Invocations']}  cold starts {counts['ColdStarts']}  "
         f"function errors {counts['FunctionErrors']}  DynamoDB errors {counts['CallErrors']} "
         f"(throttles {counts['CallThrottles']}, faults {counts['CallFaults']})",
-        f"X-Ray         {counts['TracesRetrieved']} traces read in {counts['XRayApiCalls']} API calls",
+        f"X-Ray         {counts['TracesRetrieved']} traces read in {counts['XRayApiCalls']} API calls"
+        + _operations(summary.get("xray_api_calls", {})),
         f"metrics       {len(metrics['declared'])} custom metrics declared (MetricsDetail "
         f"{metrics['detail']}); the rest plain fields of {metrics['record_lines']} reporter record lines",
         "",
@@ -142,6 +169,11 @@ def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:
     ]
     lines += [f"  {result.describe()}" for result in alarms]
     return "\n".join(lines)
+
+
+def _operations(calls: Mapping[str, int]) -> str:
+    listed = ", ".join(f"{name} {count}" for name, count in calls.items())
+    return f" ({listed})" if listed else ""
 
 
 def _ms(value: float | None) -> str:

@@ -113,6 +113,10 @@ class LocalTransactionSearch:
         with self._lock:
             self.destination, self.status, self.indexing_percent = destination, status, indexing_percent
             self._rate = requests_per_second
+        # This process may have asked the old destination already (the answer is kept per process).
+        from traces.sources.choose import forget_segment_destinations
+
+        forget_segment_destinations()
 
     def reset(self) -> None:
         """A classic account with no retrievals (an emptied emulator)."""
