@@ -161,8 +161,6 @@ def measure_warm(
         def fake_item_store() -> ItemStore:
             return store
 
-        # The real item_store() also sets this once per environment; keep the EMF output the same size.
-        module.metrics.set_default_dimensions(Pipeline=os.environ["PIPELINE_NAME"])  # type: ignore[attr-defined]
         module.__dict__["item_store"] = fake_item_store
     else:
         module.__dict__["dynamodb_client"] = lambda: client
