@@ -1,11 +1,16 @@
 """A local X-Ray daemon: segments over UDP in, `PutTraceSegments` on the moto server out.
 
-It speaks the daemon protocol (each datagram: `{"format": "json", "version": 1}` + newline + one segment or
-subsegment document) and does what the X-Ray *service* does and moto does not: a subsegment sent as a
-document of its own (`"type": "subsegment"`, as the X-Ray SDK sends them inside Lambda, `parent_id` being
-the id from `_X_AMZN_TRACE_ID`'s Parent) is nested into the part with that id before the segment is stored,
-so `BatchGetTraces` returns what real X-Ray returns. moto stores every document it is given (a second
-document with the same id is a duplicate, not an update), so merging has to happen here, before forwarding:
+It speaks the daemon protocol (`demo.xray_datagrams`): the header `{"format": "json", "version": 1}`, a
+newline, then either one segment or subsegment document, as the X-Ray SDKs send it, or OTLP spans over UDP,
+as `aws-opentelemetry-distro` sends them to the Lambda X-Ray endpoint (`T1S`/`T1U`, then the base64 of a
+protobuf `ExportTraceServiceRequest`): sampled spans become segment documents as X-Ray makes them
+(`demo.otlp_segments`), unsampled ones are counted and dropped. A malformed datagram is logged, counted and
+dropped; the daemon keeps running. Then it does what the X-Ray *service* does and moto does not: a
+subsegment sent as a document of its own (`"type": "subsegment"`: as the X-Ray SDK sends them inside Lambda,
+`parent_id` being the id from `_X_AMZN_TRACE_ID`'s Parent; or a CLIENT span whose SERVER span came in
+another datagram) is nested into the part with that id before the segment is stored, so `BatchGetTraces`
+returns what real X-Ray returns. moto stores every document it is given (a second document with the same id
+is a duplicate, not an update), so merging has to happen here, before forwarding:
 - a segment is held for `settle_seconds` after it arrives, taking in the subsegments that name any part of
   its tree, then forwarded (`flush()` forwards at once);
 - a subsegment that arrives first waits for its parent; one whose parent was already forwarded, and any
@@ -27,54 +32,23 @@ from typing import Any
 
 import boto3
 
+from demo.xray_datagrams import (
+    Datagram,
+    MalformedDatagramError,
+    encode_datagram,
+    is_standalone_subsegment,
+    read_datagram,
+)
+
 logger = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 PutSegments = Callable[[list[str]], int]  # JSON documents -> how many the service refused
 
-PROTOCOL_HEADER = {"format": "json", "version": 1}
 MAX_DATAGRAM_BYTES = 64 * 1024
 PUT_BATCH_SIZE = 50  # the real daemon sends at most 50 documents per PutTraceSegments call
 _FLUSH_PREFIX = b"\x00tracecanary-flush:"
 _FORWARDED_IDS_KEPT = 200_000  # enough to recognise late subsegments of any recent segment
-
-
-class MalformedDatagramError(ValueError):
-    """A datagram that is not a daemon protocol header followed by one segment document."""
-
-
-def encode_datagram(document: Document) -> bytes:
-    """One datagram as the X-Ray SDK's UDP emitter sends it."""
-    return json.dumps(PROTOCOL_HEADER).encode() + b"\n" + json.dumps(document).encode()
-
-
-def parse_datagram(data: bytes) -> Document:
-    """The segment document a datagram carries; MalformedDatagramError says why there is none."""
-    header_text, newline, body = data.partition(b"\n")
-    if not newline:
-        raise MalformedDatagramError("no newline after the protocol header")
-    try:
-        header = json.loads(header_text)
-    except ValueError as error:
-        raise MalformedDatagramError(f"header is not JSON: {error}") from None
-    if not isinstance(header, dict) or header.get("format") != "json" or header.get("version") != 1:
-        raise MalformedDatagramError(f"unsupported header {header_text[:80]!r}")
-    try:
-        document = json.loads(body)
-    except ValueError as error:
-        raise MalformedDatagramError(f"document is not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise MalformedDatagramError("document is not a JSON object")
-    for key in ("id", "trace_id"):
-        if not isinstance(document.get(key), str) or not document[key]:
-            raise MalformedDatagramError(f"document has no {key!r}")
-    if is_standalone_subsegment(document) and not isinstance(document.get("parent_id"), str):
-        raise MalformedDatagramError("subsegment document has no 'parent_id'")
-    return document
-
-
-def is_standalone_subsegment(document: Document) -> bool:
-    return document.get("type") == "subsegment"
 
 
 def _walk(part: Document) -> Iterator[Document]:
@@ -250,9 +224,12 @@ class SegmentAssembler:
 @dataclass(frozen=True)
 class DaemonStats:
     datagrams: int = 0  # every datagram received (flush markers excluded)
-    malformed: int = 0  # datagrams that were not the protocol
-    segments: int = 0  # segment documents received
-    subsegments: int = 0  # standalone subsegment documents received
+    malformed: int = 0  # datagrams that were not the protocol (dropped whole)
+    otlp_datagrams: int = 0  # datagrams of OTLP spans (T1S or T1U), malformed ones excluded
+    spans: int = 0  # sampled spans turned into segment documents
+    unsampled_spans: int = 0  # spans of T1U datagrams, dropped as X-Ray drops them
+    segments: int = 0  # segment documents received (or made of spans)
+    subsegments: int = 0  # standalone subsegment documents received (or made of spans)
     attached: int = 0  # subsegments nested into their parent before forwarding
     late_subsegments: int = 0  # subsegments whose parent was already forwarded (sent on their own)
     forwarded: int = 0  # documents accepted by PutTraceSegments
@@ -368,13 +345,26 @@ class XRayDaemon:
     def _receive(self, data: bytes) -> None:
         self._count("datagrams")
         try:
-            document = parse_datagram(data)
+            datagram = read_datagram(data)
         except MalformedDatagramError as error:
             self._count("malformed")
             logger.warning("local X-Ray daemon: dropped a malformed datagram: %s", error)
             return
-        self._count("subsegments" if is_standalone_subsegment(document) else "segments")
-        self._forward(self._assembler.add(document, time.time()))
+        except Exception as error:  # noqa: BLE001 - spans this conversion did not foresee: never fatal
+            self._count("malformed")
+            logger.warning("local X-Ray daemon: dropped a datagram it could not read: %r", error)
+            return
+        self._count_datagram(datagram)
+        now = time.time()
+        for document in datagram.documents:
+            self._count("subsegments" if is_standalone_subsegment(document) else "segments")
+            self._forward(self._assembler.add(document, now))
+
+    def _count_datagram(self, datagram: Datagram) -> None:
+        if datagram.otlp:
+            self._count("otlp_datagrams")
+            self._count("spans", datagram.spans)
+            self._count("unsampled_spans", datagram.unsampled_spans)
 
     def _forward(self, documents: list[Document]) -> None:
         for start in range(0, len(documents), PUT_BATCH_SIZE):

@@ -23,7 +23,8 @@ from demo.local_stack import LocalStack, create_local_stack
 from demo.moto_server import LocalAws
 from demo.runtime_config import FaultInjection, FunctionConfig, TraceFormat
 from demo.s3_notifications import receive_s3_events
-from demo.xray_daemon import XRayDaemon, encode_datagram, send_document, xray_daemon
+from demo.xray_daemon import XRayDaemon, send_document, xray_daemon
+from demo.xray_datagrams import encode_datagram
 from generator.segments import PutCall, TraceContext, put_object_segment
 from traces.analysis import AnalysisResult, analyze
 
