@@ -75,6 +75,8 @@ METRIC_PLAN: Mapping[str, PlannedMetric] = {
     "CallLatency": _standard("Milliseconds", CALL),
     # The untraced-share alarm: the monitor going blind (untraced / generated, in percent).
     "UntracedShare": _standard("Percent", PIPELINE),
+    # The heartbeat alarm: objects in the windows each reporter run emitted, stamped at the run's time.
+    "ObjectsReported": _standard("Count", PIPELINE),
     # Metrics at `full`; plain fields (Logs Insights) at `standard`.
     "TransactionsComplete": _full("Count", PIPELINE),
     "TransactionsLost": _full("Count", PIPELINE),

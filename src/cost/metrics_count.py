@@ -1,7 +1,8 @@
 """What tracecanary really emits, for the bill: its custom metrics and the bytes of its record lines.
 
-Both are measured on the lines the functions' own code builds (the reporter's window, the generator's run,
-the pipeline's event) at the chosen `MetricsDetail`, never taken from a list kept beside them.
+Both are measured on the lines the functions' own code builds (the reporter's window and run heartbeat,
+the generator's run, the pipeline's event) at the chosen `MetricsDetail`, never taken from a list kept
+beside them.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from typing import Any
 
 from common.emf import MetricIdentity, MetricsDetail, declared_metrics, render
 from cost.model import RecordBytes
-from reporter.emf import window_emf_lines
+from reporter.emf import run_emf_line, window_emf_lines
 from reporter.figures import TransactionFigure, WindowFigures
 from reporter.windows import Window
 
@@ -28,7 +29,7 @@ def emitted_metrics(
     extension, so their new-style traces carry `aws:extensionOverhead`."""
     figures = _sample_window(functions, calls_per_function, extension=extension, cold=True)
     lines = [*window_emf_lines(figures, "TraceCanary", STACK, detail), *_generator_lines(detail)]
-    lines.append(_pipeline_line(detail))
+    lines += [_pipeline_line(detail), _run_line(detail)]
     return declared_metrics(lines)
 
 
@@ -48,11 +49,25 @@ def record_bytes(detail: MetricsDetail) -> RecordBytes:
     window_line, object_lines = window_lines[0], window_lines[1:]
     *generator_objects, generator_run = _generator_lines(detail)
     return RecordBytes(
-        reporter_per_window=_size(window_line),
+        reporter_per_window=_size(window_line) + _size(_run_line(detail)),  # one run a window
         reporter_per_object=sum(_size(line) for line in object_lines),
         generator_per_run=_size(generator_run),
         generator_per_object=sum(_size(line) for line in generator_objects),
         pipeline_per_object=_size(_pipeline_line(detail)),
+    )
+
+
+def _run_line(detail: MetricsDetail) -> dict[str, Any]:
+    scheduled = datetime(2026, 11, 25, 12, 13, tzinfo=UTC)
+    window = "2026-11-25T12:05:00Z"
+    return run_emf_line(
+        scheduled,
+        windows=[window],
+        objects=10,
+        deferred=None,
+        namespace="TraceCanary",
+        pipeline=STACK,
+        detail=detail,
     )
 
 

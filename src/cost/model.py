@@ -22,7 +22,7 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 class RecordBytes:
     """Bytes of record lines (with their newline) CloudWatch Logs ingests, measured on emitted lines."""
 
-    reporter_per_window: int  # the window's own line
+    reporter_per_window: int  # the window's own line and the heartbeat of the run that emits it
     reporter_per_object: int  # its transaction, invocation and call lines (one function, one call)
     generator_per_run: int
     generator_per_object: int

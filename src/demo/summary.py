@@ -6,11 +6,19 @@ Logs Insights would read at `standard`); the alarm preview reads declared metric
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from common.emf import declared_metrics
-from demo.alarm_preview import AlarmResult, alarm_specs, evaluate
+from demo.alarm_preview import (
+    AlarmResult,
+    alarm_specs,
+    evaluate_timeline,
+    preview_lines,
+    published_after,
+    published_by_record,
+)
 from demo.template import load_template
 from traces.stats import distribution
 
@@ -50,6 +58,27 @@ def values_of(emf: Iterable[Mapping[str, Any]], metric: str, dimensions: Mapping
     return found
 
 
+DEMO_WINDOW = timedelta(minutes=1)  # the demo's windows (and so its alarm periods); its lag is 0
+HEARTBEAT_VISIBLE_AFTER = timedelta(seconds=5)  # a run's line, stamped at its scheduled time, is put at once
+
+
+def preview(specs: list[Any], emf: list[dict[str, Any]], windows: list[int]) -> list[AlarmResult]:
+    """The alarms minute by minute from the first window's start (the stack's creation, for the preview):
+    a window's lines are put when the window ends (the demo's lag is 0), each run's heartbeat at once; the
+    timeline ends a minute after the last line is visible."""
+    published = published_by_record(
+        {"run": published_after(HEARTBEAT_VISIBLE_AFTER)}, default=published_after(DEMO_WINDOW)
+    )
+    stamps = [datetime.fromtimestamp(start / 1000, UTC) + DEMO_WINDOW for start in windows]
+    stamps += [
+        datetime.fromtimestamp(line["_aws"]["Timestamp"] / 1000, UTC) + HEARTBEAT_VISIBLE_AFTER
+        for line in emf
+        if line.get("record") == "run" and "_aws" in line
+    ]
+    until = max(stamps) + timedelta(minutes=1)
+    return evaluate_timeline(specs, emf, published, until=until)
+
+
 def build_summary(
     emf: list[dict[str, Any]],
     windows: list[int],
@@ -71,8 +100,9 @@ def build_summary(
         "AWS::StackName": stack_name,
         "PipelineFunction": pipeline_function,
         "ReporterFunction": f"{stack_name}-reporter",
+        "ReportPeriodMinutes": str(int(DEMO_WINDOW.total_seconds() // 60)),
     }
-    alarms = evaluate(alarm_specs(load_template(), names), emf, windows)
+    alarms = preview(alarm_specs(load_template(), names), emf, windows)
     declared = sorted(declared_metrics([*emf, *function_records]))
     summary = {
         **extra,
@@ -99,7 +129,7 @@ def build_summary(
             "declared": [{"name": name, "dimensions": dict(dimensions)} for name, dimensions in declared],
         },
         "figures_ms": figures,
-        "alarms": {result.spec.name: {"state": result.state, "values": result.values} for result in alarms},
+        "alarms": {result.spec.name: result.to_dict() for result in alarms},
     }
     return summary, alarms
 
@@ -167,7 +197,7 @@ def render(summary: Mapping[str, Any], alarms: list[AlarmResult]) -> str:
         "",
         f"alarm preview: template.yaml's alarms on the emitted values ({summary['windows']} window(s))",
     ]
-    lines += [f"  {result.describe()}" for result in alarms]
+    lines += preview_lines(alarms)
     return "\n".join(lines)
 
 

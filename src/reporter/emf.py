@@ -1,11 +1,13 @@
 """A window's figures as record lines (see `common.emf`): one for the window, then one per planned object,
-per invocation and per downstream call, each timestamped with the window's start.
+per invocation and per downstream call, each timestamped with the window's start; and each run's own line
+(the heartbeat), timestamped with the run's scheduled time.
 
 At `standard` the lines declare only the metrics the alarms and the headline graphs need; every other
 figure rides along as a plain field, so CloudWatch Logs Insights can still compute its percentiles (one
 value per line). Identifiers (key, trace id) are plain fields on every level: never dimensions, never billed.
 """
 
+from datetime import datetime
 from typing import Any
 
 from common.emf import MetricsDetail, record_line
@@ -104,3 +106,30 @@ def _call_values(call: CallFigure) -> dict[str, Any]:
         "CallThrottles": int(call.throttle),
         "CallFaults": int(call.fault),
     }
+
+
+def run_emf_line(
+    scheduled: datetime,
+    *,
+    windows: list[str],
+    objects: int,
+    deferred: str | None,
+    namespace: str,
+    pipeline: str,
+    detail: MetricsDetail = MetricsDetail.STANDARD,
+) -> dict[str, Any]:
+    """The run's heartbeat: what it emitted, stamped at the time it was scheduled for, so the datapoint is
+    visible at once and its alarm needs no guess about how far back CloudWatch looks."""
+    return record_line(
+        "run",
+        {
+            "ObjectsReported": objects,  # generated in the windows this run emitted: 0 when it emitted none
+            "WindowsEmitted": len(windows),
+            "windows": ",".join(windows),
+            "deferred_window": deferred,
+        },
+        dimensions={"Pipeline": pipeline},
+        namespace=namespace,
+        timestamp_ms=int(scheduled.timestamp() * 1000),
+        detail=detail,
+    )

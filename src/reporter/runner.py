@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from common.emf import MetricsDetail
 from generator.manifest import ManifestStore, Outcome
 from reporter.checkpoints import CheckpointStore
-from reporter.emf import window_emf_lines
+from reporter.emf import run_emf_line, window_emf_lines
 from reporter.items_lookup import ItemLookup
 from reporter.reconcile import Reconciliation, Verdict, reconcile
 from reporter.windows import Window, WindowPlan, plan_windows
@@ -89,7 +89,23 @@ class Reporter:
     def run(self, now: datetime, *, deadline: float | None = None) -> RunResult:
         """Emit every due window, oldest first; stop at the first window another run already claimed, or
         whose traces are still being retrieved when `deadline` (a `time.monotonic()` value) comes: that one
-        waits for the next run, at most `max_deferrals` times, and the later ones wait behind it."""
+        waits for the next run, at most `max_deferrals` times, and the later ones wait behind it. Every run
+        ends with its heartbeat line, stamped `now` (the time it was scheduled for)."""
+        result = self._emit_due_windows(now, deadline)
+        self._emit(
+            run_emf_line(
+                now,
+                windows=[report.window.label() for report in result.reports],
+                objects=sum(report.reconciliation.figures.generated for report in result.reports),
+                deferred=result.deferred,
+                namespace=self._config.namespace,
+                pipeline=self._config.pipeline,
+                detail=self._config.metrics_detail,
+            )
+        )
+        return result
+
+    def _emit_due_windows(self, now: datetime, deadline: float | None) -> RunResult:
         plan = plan_windows(
             now,
             period=self._config.period,

@@ -13,7 +13,7 @@ from generator.metrics import run_record_lines
 from pipeline.metrics import event_record_line
 from pipeline.processor import EventOutcome
 from pipeline.settings import PipelineSettings
-from reporter.emf import window_emf_lines
+from reporter.emf import run_emf_line, window_emf_lines
 from reporter.figures import TransactionFigure, WindowFigures
 from reporter.windows import Window
 
@@ -28,7 +28,7 @@ PIPELINE_OWN_METRICS = {"ItemsWritten", "DuplicatesSkipped", "RecordsFailed"}
 LEVELS = list(MetricsDetail)
 # The log group each kind of record line is printed to.
 LOG_GROUPS = {
-    "ReporterLogGroup": {"window", "transaction", "invocation", "call"},
+    "ReporterLogGroup": {"window", "transaction", "invocation", "call", "run"},
     "GeneratorLogGroup": {"generator_object", "generator_run"},
     "PipelineLogGroup": {"pipeline_event"},
 }
@@ -65,6 +65,15 @@ def emitted_lines(detail: MetricsDetail) -> list[dict[str, Any]]:
     settings = PipelineSettings("items", "stack", service_name="pipeline", metrics_detail=detail)
     return [
         *window_emf_lines(figures, "TraceCanary", "stack", detail),
+        run_emf_line(
+            start + timedelta(minutes=8),
+            windows=[figures.window.label()],
+            objects=2,
+            deferred=None,
+            namespace="TraceCanary",
+            pipeline="stack",
+            detail=detail,
+        ),
         *run_record_lines([record], run_id="run", pipeline="stack", namespace="TraceCanary", detail=detail),
         event_record_line(EventOutcome(total=1, written=["synthetic/a"]), settings, trace_id),
     ]
@@ -111,7 +120,14 @@ def test_the_alarms_design_md_asks_for(template: dict[str, Any]) -> None:
         for alarm in alarms(template).values()
     }
     success = by_metric[("SuccessRate", "Minimum")]
-    assert success["TreatMissingData"] == "breaching"  # a silent generator or reporter alarms too
+    # Its newest periods are always unpublished: missing is not a failure; silence is the heartbeat's.
+    assert success["TreatMissingData"] == "notBreaching"
+    heartbeat = by_metric[("ObjectsReported", "Sum")]
+    assert heartbeat["TreatMissingData"] == "breaching"  # a stopped reporter alarms
+    assert (heartbeat["Threshold"], heartbeat["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert heartbeat["EvaluationPeriods"] == heartbeat["DatapointsToAlarm"] == 4  # 3 deferrals + 1
+    window_alarms = [a for a in alarms(template).values() if a["MetricName"] != "ObjectsReported"]
+    assert all(alarm["TreatMissingData"] != "breaching" for alarm in window_alarms)
     assert (success["EvaluationPeriods"], success["DatapointsToAlarm"]) == (2, 2)
     assert success["ComparisonOperator"] == "LessThanThreshold"
     for metric in ("EndToEndLatency", "DwellTime", "InitDuration", "CallLatency"):

@@ -82,7 +82,7 @@ def run_handler(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]
     return [line for line in lines if "record" in line], [line for line in lines if "message" in line]
 
 
-@pytest.mark.parametrize(("detail", "metrics"), [("standard", 8), ("full", 21)])
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 9), ("full", 22)])
 def test_a_window_becomes_record_lines_and_log_lines(
     stack: LocalStack,
     capsys: pytest.CaptureFixture[str],
@@ -96,8 +96,14 @@ def test_a_window_becomes_record_lines_and_log_lines(
     records, logs = run_handler(capsys)
 
     timestamp = int(WINDOW_START.timestamp() * 1000)
-    assert {line["_aws"]["Timestamp"] for line in records if "_aws" in line} == {timestamp}
-    # The reporter's 19 at full: 8 for the pipeline, 7 for its function, 4 for its DynamoDB PutItem.
+    windows = [line for line in records if line["record"] != "run"]
+    assert {line["_aws"]["Timestamp"] for line in windows if "_aws" in line} == {timestamp}
+    # The run's heartbeat is stamped at the run's scheduled time (the event's), and counts the window's 7.
+    [heartbeat] = [line for line in records if line["record"] == "run"]
+    scheduled = load_event("reporter-schedule.json")["time"].replace("Z", "+00:00")
+    assert heartbeat["_aws"]["Timestamp"] == int(datetime.fromisoformat(scheduled).timestamp() * 1000)
+    assert (heartbeat["ObjectsReported"], heartbeat["WindowsEmitted"]) == (7, 1)
+    # The reporter's 22 at full: 9 for the pipeline, 7 for its function, 4 for its DynamoDB PutItem.
     assert len(declared_metrics(records)) == metrics
     [window] = [line for line in records if line["record"] == "window"]
     assert window["Pipeline"] == "tc-rep"
@@ -132,8 +138,9 @@ def test_a_window_becomes_record_lines_and_log_lines(
     [lost_record] = [line for line in transactions if line["verdict"] == "lost"]
     assert (lost_record["key"], lost_record["missing"]) == ("synthetic/006", "no item in the table")
 
-    records_again, _ = run_handler(capsys)  # the same schedule event, retried
-    assert records_again == []
+    records_again, _ = run_handler(capsys)  # the same schedule event, retried: nothing but its heartbeat
+    [again] = records_again
+    assert (again["record"], again["ObjectsReported"], again["WindowsEmitted"]) == ("run", 0, 0)
 
 
 def test_x_ray_throttling_is_survived(stack: LocalStack) -> None:

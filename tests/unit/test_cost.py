@@ -17,23 +17,22 @@ def test_full_counts_every_metric_the_functions_emit() -> None:
     # Reporter: 10 pipeline-level (SuccessRate, UntracedShare and TransactionsUntraced included), 7 per
     # function, 4 per (function, call);
     # generator: 4; the pipeline's own: 3.
-    assert count_custom_metrics(FULL, functions=1, calls_per_function=1) == 10 + 7 + 4 + 4 + 3
-    assert count_custom_metrics(FULL, functions=2, calls_per_function=3) == 10 + 2 * 7 + 6 * 4 + 4 + 3
+    assert count_custom_metrics(FULL, functions=1, calls_per_function=1) == 11 + 7 + 4 + 4 + 3
+    assert count_custom_metrics(FULL, functions=2, calls_per_function=3) == 11 + 2 * 7 + 6 * 4 + 4 + 3
 
 
 def test_standard_counts_what_the_alarms_and_headline_graphs_need() -> None:
-    # SuccessRate, TransactionsGenerated, EndToEndLatency, UntracedShare; DwellTime, InitDuration,
-    # FunctionErrors per function; CallLatency per (function, call). The generator's and the pipeline's
-    # are plain fields.
-    assert count_custom_metrics(STANDARD) == 4 + 3 + 1 == 8
-    assert count_custom_metrics(STANDARD, functions=2, calls_per_function=3) == 4 + 2 * 3 + 6
+    # SuccessRate, TransactionsGenerated, EndToEndLatency, UntracedShare, ObjectsReported; DwellTime,
+    # InitDuration, FunctionErrors per function; CallLatency per (function, call). The generator's and
+    # the pipeline's are plain fields.
+    assert count_custom_metrics(STANDARD) == 5 + 3 + 1 == 9
+    assert count_custom_metrics(STANDARD, functions=2, calls_per_function=3) == 5 + 2 * 3 + 6
     names = {name for name, _ in emitted_metrics(STANDARD)}
     assert names == {name for name, planned in METRIC_PLAN.items() if planned.standard}
-    # One metric is planned for a later alarm (the reporter heartbeat): still within 10.
-    assert count_custom_metrics(STANDARD) + 1 <= 10
+    assert count_custom_metrics(STANDARD) <= 10
 
 
-@pytest.mark.parametrize(("detail", "metrics"), [("standard", 8), ("full", 28)])
+@pytest.mark.parametrize(("detail", "metrics"), [("standard", 9), ("full", 29)])
 def test_the_cli_prints_the_plans_count_and_stays_below_a_canary_at_the_defaults(
     capsys: pytest.CaptureFixture[str], detail: str, metrics: int
 ) -> None:
@@ -43,7 +42,7 @@ def test_the_cli_prints_the_plans_count_and_stays_below_a_canary_at_the_defaults
     assert f"MetricsDetail {detail}" in line
     assert f"{metrics:.3f} metrics" in line
     other = "full" if detail == "standard" else "standard"
-    assert f"--metrics-detail {other}: {28 if other == 'full' else 8} metrics" in out
+    assert f"--metrics-detail {other}: {29 if other == 'full' else 9} metrics" in out
     total = float(next(line for line in out.splitlines() if line.split()[:1] == ["total"]).split()[-1])
     canary = float(out.split("costs ")[1].split(" $/month")[0])
     if detail == "standard":
@@ -52,7 +51,7 @@ def test_the_cli_prints_the_plans_count_and_stays_below_a_canary_at_the_defaults
 
 def test_the_default_deployment_runs_standard_and_costs_less_than_the_canarys_runs() -> None:
     deployment = deployment_for(PROJECT_ROOT / "template.yaml", PROJECT_ROOT / "samconfig.toml", "default")
-    assert (deployment.metrics_detail, deployment.custom_metrics) == ("standard", 8)
+    assert (deployment.metrics_detail, deployment.custom_metrics) == ("standard", 9)
     prices = load_prices()
     total = sum(line.monthly for line in monthly_cost(deployment, prices))
     assert total <= synthetics_canary_cost(deployment, prices).monthly
@@ -62,8 +61,8 @@ def test_the_metrics_detail_comes_from_samconfig_unless_the_option_says(tmp_path
     samconfig = tmp_path / "samconfig.toml"
     samconfig.write_text('[prod.deploy.parameters]\nparameter_overrides = "MetricsDetail=full"\n')
     template = PROJECT_ROOT / "template.yaml"
-    assert deployment_for(template, samconfig, "prod").custom_metrics == 28
-    assert deployment_for(template, samconfig, "prod", metrics_detail="standard").custom_metrics == 8
+    assert deployment_for(template, samconfig, "prod").custom_metrics == 29
+    assert deployment_for(template, samconfig, "prod", metrics_detail="standard").custom_metrics == 9
     samconfig.write_text('[prod.deploy.parameters]\nparameter_overrides = "MetricsDetail=verbose"\n')
     with pytest.raises(UserError, match="MetricsDetail: METRICS_DETAIL must be 'standard' or 'full'"):
         deployment_for(template, samconfig, "prod")
@@ -106,7 +105,7 @@ def test_samconfig_overrides_win_over_template_defaults(tmp_path: Path) -> None:
     deployment = deployment_for(PROJECT_ROOT / "template.yaml", samconfig, "dev")
     assert deployment.report_period_minutes == 15
     assert deployment.log_retention_days == 7
-    assert deployment.alarms == 8
+    assert deployment.alarms == 9
 
 
 def test_bad_samconfig_is_one_clear_error(tmp_path: Path) -> None:

@@ -27,7 +27,11 @@ class World:
         self.items = FakeItems()
         self.checkpoints = InMemoryCheckpoints()
         self.log = RecordingLog()
-        self.emitted: list[dict[str, Any]] = []
+        self.emitted: list[dict[str, Any]] = []  # the windows' lines
+        self.heartbeats: list[dict[str, Any]] = []  # each run's own line
+
+    def emit(self, line: dict[str, Any]) -> None:
+        (self.heartbeats if line["record"] == "run" else self.emitted).append(line)
 
     def add(self, seconds_into_window: float, key: str, *, written: bool = True, **options: Any) -> None:
         record, segments = transaction(WINDOW_START.timestamp() + seconds_into_window, key, **options)
@@ -44,7 +48,7 @@ class World:
             items=self.items,
             checkpoints=self.checkpoints,
             log=self.log,
-            emit=self.emitted.append,
+            emit=self.emit,
         )
 
 
@@ -200,3 +204,30 @@ def test_a_deferred_window_holds_the_later_ones_back(world: World) -> None:
     assert len(result.plan.due) == 3
     assert result.reports == []
     assert len(world.traces.asked) == 1  # the oldest window only: the rest wait behind it, in order
+
+
+def test_every_run_ends_with_its_heartbeat_stamped_at_its_scheduled_time() -> None:
+    world = World()
+    for second, key in ((10, "a"), (70, "b")):
+        world.add(second, key)
+    world.reporter().run(NOW)
+    world.reporter().run(NOW)  # the window is already emitted: a heartbeat that reported nothing
+    first, second = world.heartbeats
+    assert first["_aws"]["Timestamp"] == second["_aws"]["Timestamp"] == int(NOW.timestamp() * 1000)
+    assert (first["ObjectsReported"], first["WindowsEmitted"], first["windows"]) == (
+        2,
+        1,
+        "2026-11-25T12:05:00Z",
+    )
+    assert (second["ObjectsReported"], second["WindowsEmitted"]) == (0, 0)
+    assert first["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "ObjectsReported", "Unit": "Count"}]
+
+
+def test_a_deferring_run_still_beats_with_nothing_reported() -> None:
+    world = World()
+    world.add(10, "a")
+    world.traces.pending = {world.manifest.records[0].trace_id}
+    result = world.reporter().run(NOW)
+    assert result.deferred is not None
+    [heartbeat] = world.heartbeats
+    assert (heartbeat["ObjectsReported"], heartbeat["deferred_window"]) == (0, result.deferred)
