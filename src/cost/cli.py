@@ -46,6 +46,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "(every figure a metric); default: the template's, or the environment's parameter override",
     )
     parser.add_argument(
+        "--trace-source",
+        choices=("xray", "transaction-search"),
+        default="xray",
+        help="where the reporter reads traces (the account's destination): counts its calls by operation "
+        "(default: xray)",
+    )
+    parser.add_argument(
         "--with-extension",
         action="store_true",
         help="the pipeline runs a Lambda extension: count the ExtensionOverhead metric its new-style traces "
@@ -68,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     lines = monthly_cost(deployment, prices)
     canary = synthetics_canary_cost(deployment, prices)
     print(render(lines, canary, deployment, prices, args.config_env))
+    print(trace_calls_note(deployment, prices, args.trace_source))
     return 0
 
 
@@ -215,3 +223,25 @@ def metric_plan_notes(deployment: Any, prices: dict[str, Any]) -> list[str]:
         f"scans {7 * scanned_mb:.0f} MB (${7 * scanned_mb / 1024 * per_gb:.4f})."
     )
     return notes
+
+
+def trace_calls_note(deployment: Any, prices: dict[str, Any], source: str) -> str:
+    """The reporter's X-Ray calls a month through the chosen source: X-Ray bills the traces retrieved (the
+    line above), not the calls; AWS gives no separate price for a Transaction Search retrieval."""
+    from cost.model import reporter_trace_calls
+
+    minutes = prices["hours_per_month"] * 60
+    windows = minutes / deployment.report_period_minutes
+    objects = minutes / deployment.generator_rate_minutes * deployment.objects_per_run
+    calls = reporter_trace_calls(source, objects / windows, windows)
+    listed = ", ".join(f"{name} {count:,.0f}" for name, count in calls.items())
+    note = (
+        f"reporter's X-Ray calls a month reading through {source}: {listed}; calls are not billed, the "
+        "traces retrieved are (priced above at X-Ray's rate)"
+    )
+    if source == "transaction-search":
+        note += (
+            "; on a Transaction Search account spans are billed at CloudWatch's prices instead of X-Ray's "
+            "traces recorded, and AWS lists no separate retrieval price: check the pricing pages"
+        )
+    return note + "."

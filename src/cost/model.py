@@ -8,6 +8,7 @@ are named assumptions.
 """
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,3 +238,15 @@ def synthetics_canary_cost(deployment: Deployment, prices: Mapping[str, Any]) ->
         "runs",
         prices["synthetics"]["per_canary_run"],
     )
+
+
+def reporter_trace_calls(source: str, objects_per_window: float, windows: float) -> dict[str, float]:
+    """The reporter's X-Ray calls a month by operation, reading `windows` windows of `objects_per_window`
+    traces through `source` (`xray` or `transaction-search`): BatchGetTraces takes 5 ids a call; a
+    retrieval takes 100 ids and pages 5 traces, and is polled at least once before it completes."""
+    per_window = math.ceil(objects_per_window)
+    if source == "transaction-search":
+        retrievals = math.ceil(per_window / 100)
+        pages = max(1, math.ceil(per_window / 5))
+        return {"StartTraceRetrieval": retrievals * windows, "ListRetrievedTraces": (pages + 1) * windows}
+    return {"BatchGetTraces": math.ceil(per_window / 5) * windows}

@@ -7,7 +7,7 @@ from common.emf import METRIC_PLAN, MetricsDetail
 from common.errors import UserError
 from cost.cli import deployment_for, parameter_overrides
 from cost.metrics_count import count_custom_metrics, emitted_metrics
-from cost.model import Deployment, load_prices, monthly_cost, synthetics_canary_cost
+from cost.model import Deployment, load_prices, monthly_cost, reporter_trace_calls, synthetics_canary_cost
 from tests.conftest import PROJECT_ROOT
 
 STANDARD, FULL = MetricsDetail.STANDARD, MetricsDetail.FULL
@@ -136,3 +136,22 @@ def test_the_readme_shows_the_exact_output_at_the_defaults(capsys: pytest.Captur
     shown = section.split("```\n", 2)[1].rstrip("\n")
     assert main(["cost"]) == 0
     assert capsys.readouterr().out.rstrip("\n") == shown
+
+
+def test_the_reporters_calls_follow_the_trace_source() -> None:
+    # 10 objects a window: two BatchGetTraces calls (5 ids each), or one retrieval read in two pages and
+    # polled once before it completes.
+    assert reporter_trace_calls("xray", 10, 100) == {"BatchGetTraces": 200}
+    assert reporter_trace_calls("transaction-search", 10, 100) == {
+        "StartTraceRetrieval": 100,
+        "ListRetrievedTraces": 300,
+    }
+    # 250 a window: three retrievals of at most 100 ids, 50 pages of 5 traces.
+    assert reporter_trace_calls("transaction-search", 250, 1)["StartTraceRetrieval"] == 3
+
+
+def test_cost_names_the_calls_of_the_chosen_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--trace-source", "transaction-search"]) == 0
+    out = capsys.readouterr().out
+    assert "reading through transaction-search: StartTraceRetrieval 8,760, ListRetrievedTraces 26,280" in out
+    assert "BatchGetTraces" not in out
