@@ -8,12 +8,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from common.emf import render
-from common.tracing import current_trace_id
-from pipeline.events import is_test_event
+from pipeline.invocation import handle_event
 from pipeline.items import DynamoDbItemStore, ItemStore
-from pipeline.metrics import event_record_line
-from pipeline.processor import EventOutcome, RecordsFailedError, process_event
 from pipeline.settings import PipelineSettings, load_pipeline_settings
 
 logger = Logger()
@@ -37,21 +33,4 @@ def item_store() -> ItemStore:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    config = settings()
-    store = item_store()
-    trace_id = current_trace_id()
-    if is_test_event(event):
-        logger.info("skipping the S3 test event", extra={"bucket": event.get("Bucket")})
-        outcome = EventOutcome()
-    else:
-        outcome = process_event(event, store, trace_id=trace_id)
-    for problem in outcome.skipped:
-        logger.info("skipped record", extra={"position": problem.position, "reason": problem.reason})
-    for key in outcome.duplicates + outcome.stale:
-        logger.info("event already applied, nothing written", extra={"key": key})
-    print(render(event_record_line(outcome, config, trace_id)))  # CloudWatch reads EMF from stdout
-    logger.info("event processed", extra=outcome.summary())
-    if outcome.failed:
-        # The rest is written; failing makes Lambda retry the event, which conditional writes make safe.
-        raise RecordsFailedError(outcome)
-    return outcome.summary()
+    return handle_event(event, settings(), item_store(), logger)
