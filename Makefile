@@ -29,7 +29,7 @@ ARCHITECTURE ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt
+$(VENV)/.installed: pyproject.toml requirements-dev.txt src/requirements.txt layers/opentelemetry/requirements.txt
 	@echo "==> creating $(VENV) on $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip $(PIP_QUIET)

@@ -1,0 +1,1 @@
+"""How the functions are traced, apart from their handlers (OpenTelemetry for the pipeline's twin)."""
