@@ -3,7 +3,8 @@
 What `/var/runtime/bootstrap` is to a python3.13 function on Lambda, this file is to a local execution
 environment: copied into the runtime folder (`LAMBDA_RUNTIME_DIR`, see runtime_python.py) and run by the
 runtime's interpreter (`python3.13 -I -S -u bootstrap.py`), it sets the module search path as Lambda's runtime
-has it (the function's package `LAMBDA_TASK_ROOT` first, then the runtime's own packages, then the standard
+has it (the function's package `LAMBDA_TASK_ROOT` first, then its layers' `python` folders where Lambda has
+/opt/python, named in the runtime folder's `layers.txt`, then the runtime's own packages, then the standard
 library; nothing of the machine's site-packages), works in `LAMBDA_TASK_ROOT`, writes no bytecode (the
 package is read-only on Lambda, so every cold start compiles what it imports), and hands over to the real
 runtime interface client, `awslambdaric`, with the handler named in `_HANDLER`. From there on everything is
@@ -38,6 +39,8 @@ from typing import Any
 
 FAULTS_VARIABLE = "_TRACECANARY_EMULATOR_FAULTS"
 FAULTS_PATH = "/tracecanary-emulator/faults/"
+# Beside this bootstrap in a function's runtime folder: its layers' folders, one a line, in its layer order.
+LAYERS_FILE = "layers.txt"
 
 Handler = Callable[[Any, Any], Any]
 
@@ -174,15 +177,48 @@ def install_faults(settings: dict[str, Any], api_address: str) -> None:
         ric_bootstrap._get_handler = lambda name: with_injected_errors(get_handler(name), faults)
 
 
-def search_path(task_root: str, runtime_dir: str, standard_library: list[str]) -> list[str]:
-    """Lambda's order: the function's package, the runtime's packages, the runtime folder, the stdlib."""
-    return [task_root, os.path.join(runtime_dir, "site-packages"), runtime_dir, *standard_library]
+def search_path(
+    task_root: str, runtime_dir: str, standard_library: list[str], layers: Sequence[str] = ()
+) -> list[str]:
+    """Lambda's order: the function's package, its layers' packages, the runtime's packages, the runtime
+    folder, the stdlib."""
+    return [
+        task_root,
+        *layer_paths(layers),
+        os.path.join(runtime_dir, "site-packages"),
+        runtime_dir,
+        *standard_library,
+    ]
+
+
+def layer_paths(layers: Sequence[str]) -> list[str]:
+    """Where Lambda looks in /opt: `python/lib/python3.13/site-packages`, then `python`.
+
+    Lambda extracts every layer into the one /opt, in the function's order, a later layer's file replacing an
+    earlier one's; with a folder per layer here, the later layer's comes first.
+    """
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    last_first = list(reversed(layers))
+    return [
+        *(os.path.join(layer, "python", "lib", version, "site-packages") for layer in last_first),
+        *(os.path.join(layer, "python") for layer in last_first),
+    ]
+
+
+def read_layers(runtime_dir: str) -> list[str]:
+    """The function's layers (what /opt holds), as runtime_python.py lists them beside this bootstrap."""
+    try:
+        with open(os.path.join(runtime_dir, LAYERS_FILE), encoding="utf-8") as listed:
+            return [line.rstrip("\n") for line in listed if line.strip()]
+    except FileNotFoundError:
+        return []
 
 
 def main() -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     runtime_dir = os.environ["LAMBDA_RUNTIME_DIR"]
-    sys.path[:] = search_path(task_root, runtime_dir, [path for path in sys.path if path])
+    layers = read_layers(runtime_dir)
+    sys.path[:] = search_path(task_root, runtime_dir, [path for path in sys.path if path], layers)
     sys.dont_write_bytecode = True
     os.chdir(task_root)
     faults = os.environ.pop(FAULTS_VARIABLE, "")

@@ -16,6 +16,10 @@ Nothing comes from the development environment. Here the same, with pip:
   never used and two processes building the same one both end up with it.
 The cache lives in `TRACECANARY_LAMBDA_CACHE`, else `.lambda-cache/` beside `src/`.
 
+A layer (`AWS::Serverless::LayerVersion` with `BuildMethod: python3.13`) is built the same way from its
+`ContentUri` folder, dependencies and copied content both under `python/` (Lambda extracts a layer's zip
+into `/opt`, so that is `/opt/python`); cached under `layers/<hash>`, its dependencies under `deps/`.
+
 `without` leaves top-level modules out of a package (a folder, `NAME.py`, `NAME.*.so`), as a bundler that
 missed a library does (the seed's `PythonFunction` left out `aws_xray_sdk`); its `*.dist-info` stays, as it
 would. Leaving out what Lambda's python3.13 runtime itself provides (boto3 and its dependencies) is refused:
@@ -53,6 +57,7 @@ CACHE_VARIABLE = "TRACECANARY_LAMBDA_CACHE"
 DEFAULT_CACHE = CODE_ROOT.parent / ".lambda-cache"
 BUILDER_VERSION = "1"  # part of every hash: a change to how packages are made rebuilds them
 KEEP_PACKAGES = 8  # the most recently built packages kept; older ones are removed
+LAYER_CONTENT = "python"  # where a python3.13 layer build puts everything: /opt/python on Lambda
 
 # aws-lambda-builders' compatible platforms for glibc 2.34 (python3.12 and later), oldest first.
 PLATFORM_TAGS: dict[Architecture, tuple[str, ...]] = {
@@ -163,7 +168,7 @@ class PackageRequest:
 
 @dataclass(frozen=True)
 class BuiltPackage:
-    path: Path  # the package: LAMBDA_TASK_ROOT
+    path: Path  # the package (LAMBDA_TASK_ROOT), or a layer's root (what Lambda's /opt holds of it)
     request: PackageRequest
     seconds: float  # how long it took to find or build
     cached: bool  # found in the cache, nothing built
@@ -179,6 +184,16 @@ class PackageBuilder:
         self._lock = threading.Lock()
 
     def build(self, request: PackageRequest) -> BuiltPackage:
+        """A function's package: `path` is its LAMBDA_TASK_ROOT."""
+        return self._build(request, "packages", content="")
+
+    def build_layer(self, request: PackageRequest) -> BuiltPackage:
+        """A layer: `path` is what Lambda's `/opt` holds of it, its packages in `path / "python"`."""
+        if not request.code_root.is_dir():
+            raise PackageError(f"layer {request.code_root}: no such folder (a layer's ContentUri)")
+        return self._build(request, "layers", content=LAYER_CONTENT)
+
+    def _build(self, request: PackageRequest, kind: str, content: str) -> BuiltPackage:
         started = time.monotonic()
         with self._lock:
             dependencies, dependencies_cached = self._dependencies(request)
@@ -190,15 +205,17 @@ class PackageBuilder:
                     "without": request.without,
                 }
             )
-            path = self.cache_dir / "packages" / key
+            path = self.cache_dir / kind / key
             cached = path.is_dir()
             if not cached:
                 with BuildingFolder(path) as folder:
+                    root = folder / content
+                    root.mkdir(exist_ok=True)
                     if dependencies is not None:
-                        _link_tree(dependencies, folder)
-                    _copy_code(request.code_root, folder)
-                    _leave_out(folder, request.without)
-                self._prune(self.cache_dir / "packages", keep=path)
+                        _link_tree(dependencies, root)
+                    _copy_code(request.code_root, root)
+                    _leave_out(root, request.without)
+                self._prune(self.cache_dir / kind, keep=path)
             os.utime(path)  # the most recently used are the ones kept
         return BuiltPackage(path, request, time.monotonic() - started, cached, dependencies_cached)
 

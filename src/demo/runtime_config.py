@@ -117,6 +117,9 @@ class FunctionConfig:
     # Top-level modules left out of the function's package, as a bundler that missed them would (e.g.
     # aws_xray_sdk): the package is the code root and its requirements without them (lambda_package.py).
     package_without: tuple[str, ...] = ()
+    # The function's layers, in the template's order: each a layer's content folder (its ContentUri, with a
+    # requirements.txt), built as sam build builds a python3.13 layer and put where Lambda puts /opt/python.
+    layers: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         module, dot, function = self.handler.rpartition(".")
@@ -132,6 +135,8 @@ class FunctionConfig:
             raise ValueError(f"extension_overhead_ms {self.extension_overhead_ms}: 0 or more milliseconds")
         if isinstance(self.package_without, str):
             raise ValueError(f"package_without {self.package_without!r}: a tuple of module names")
+        if isinstance(self.layers, (str, Path)):
+            raise ValueError(f"layers {self.layers!r}: a tuple of layer folders")
 
     @property
     def arn(self) -> str:

@@ -137,13 +137,34 @@ class RuntimeBuilder:
                 )
         return LambdaPython(interpreter=interpreter, directory=folder, client_version=RUNTIME_CLIENT_VERSION)
 
+    def with_layers(self, runtime: LambdaPython, layers: list[Path]) -> LambdaPython:
+        """The runtime for a function with layers: a runtime folder of its own (`runtime/<hash>`) with the
+        bootstrap, the runtime's `site-packages` (a link to the shared one) and `layers.txt`, where the
+        bootstrap finds the layers to put on the path."""
+        listed = "".join(f"{layer}\n" for layer in layers)
+        folder = (
+            self._packages.cache_dir
+            / "runtime"
+            / digest({"runtime": str(runtime.directory), "layers": listed})
+        )
+        if not folder.is_dir():
+            with BuildingFolder(folder) as building:
+                shutil.copy2(runtime.bootstrap, building / runtime.bootstrap.name)
+                (building / runtime.site_packages.name).symlink_to(
+                    runtime.site_packages, target_is_directory=True
+                )
+                (building / lambda_bootstrap.LAYERS_FILE).write_text(listed)
+        return LambdaPython(
+            interpreter=runtime.interpreter, directory=folder, client_version=runtime.client_version
+        )
+
 
 class FunctionPackages:
     """What the local Lambda makes before a function's first environment: its package and the runtime.
 
     Every function's package is built for this machine's architecture (its packages run here only), from
-    the function's code root, without the modules its `package_without` names; a package the same inputs
-    made before is the cached one.
+    the function's code root, without the modules its `package_without` names, and so is each of its
+    layers; a package or layer the same inputs made before is the cached one.
     """
 
     def __init__(self, cache_dir: Path | None = None, python: Path | None = None) -> None:
@@ -154,11 +175,18 @@ class FunctionPackages:
         self._lock = threading.Lock()
 
     def prepare(self, config: FunctionConfig) -> tuple[Path, LambdaPython]:
-        """The function's package (its LAMBDA_TASK_ROOT) and the runtime to run it."""
+        """The function's package (its LAMBDA_TASK_ROOT) and the runtime to run it, with its layers."""
         request = PackageRequest.for_code(
             config.code_root, architecture=self.architecture, without=config.package_without
         )
         built = self.packages.build(request)
+        layers = [
+            self.packages.build_layer(PackageRequest.for_code(layer, architecture=self.architecture))
+            for layer in config.layers
+        ]
         with self._lock:
-            self.builds.append(built)
-        return built.path, self.runtimes.runtime(self.architecture)
+            self.builds += [built, *layers]
+        runtime = self.runtimes.runtime(self.architecture)
+        if layers:
+            runtime = self.runtimes.with_layers(runtime, [layer.path for layer in layers])
+        return built.path, runtime

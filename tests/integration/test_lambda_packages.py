@@ -1,11 +1,13 @@
 """The project's own package, as `sam build` makes it from `CodeUri: src/`, and the runtime that runs it:
 built with pip for Lambda's platform (the first time), then found in the cache."""
 
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from demo.lambda_bootstrap import read_layers
 from demo.lambda_package import PackageRequest, machine_architecture
 from demo.runtime_config import CODE_ROOT, FunctionConfig
 from demo.runtime_python import RUNTIME_CLIENT_VERSION, FunctionPackages
@@ -71,3 +73,74 @@ def test_the_request_reads_the_code_root_as_sam_build_does() -> None:
     assert request.requirements == (CODE_ROOT / "requirements.txt").resolve()
     assert request.architecture == machine_architecture()
     assert PackageRequest.for_code(Path(__file__).parent / "sample_function").requirements is None
+
+
+LAYER = CODE_ROOT.parent / "layers" / "opentelemetry"
+
+
+def twin(**settings: object) -> FunctionConfig:
+    return FunctionConfig(
+        name="tc-pkg-otel",
+        handler="handlers.pipeline_otel.lambda_handler",
+        layers=(LAYER,),
+        **settings,  # type: ignore[arg-type]
+    )
+
+
+def test_the_opentelemetry_layer_is_built_beside_the_same_package(packages: FunctionPackages) -> None:
+    plain, _ = packages.prepare(pipeline())
+    task_root, runtime = packages.prepare(twin())
+    assert task_root == plain  # the layer changes nothing in the package
+    [layer] = read_layers(str(runtime.directory))
+    python = Path(layer) / "python"
+    assert (python / "amazon" / "opentelemetry" / "distro" / "otlp_udp_exporter.py").is_file()
+    assert (python / "opentelemetry" / "instrumentation" / "botocore" / "__init__.py").is_file()
+    assert (python / "requirements.txt").read_text() == (LAYER / "requirements.txt").read_text()
+    assert not list(python.rglob("__pycache__"))  # sam build compiles nothing, nor does the layer build
+    assert (runtime.site_packages / "awslambdaric").is_dir()  # the runtime's own packages, as without layers
+
+
+# Sets the search path as the bootstrap does (from the runtime folder's layers.txt), then imports the twin as
+# awslambdaric would: where each of its pieces came from, and whether the X-Ray SDK came along.
+PROBE = """
+import sys
+runtime_dir, task_root = sys.argv[1], sys.argv[2]
+sys.path.insert(0, runtime_dir)
+import bootstrap
+layers = bootstrap.read_layers(runtime_dir)
+sys.path[:] = bootstrap.search_path(task_root, runtime_dir, [p for p in sys.path[1:] if p], layers)
+import handlers.pipeline_otel, opentelemetry.sdk.trace, wrapt
+print(handlers.pipeline_otel.__file__)
+print(opentelemetry.sdk.trace.__file__)
+print(wrapt.__file__)
+print("aws_xray_sdk" in sys.modules)
+"""
+
+
+def test_the_twin_imports_from_its_package_and_its_layer_in_the_runtimes_interpreter(
+    packages: FunctionPackages,
+) -> None:
+    task_root, runtime = packages.prepare(twin())
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_LAMBDA_FUNCTION_NAME": "tc-pkg-otel",
+        "AWS_REGION": "us-east-1",
+        "LAMBDA_TASK_ROOT": str(task_root),
+    }
+    completed = subprocess.run(
+        [str(runtime.interpreter), "-I", "-S", "-B", "-c", PROBE, str(runtime.directory), str(task_root)],
+        env=environment,
+        cwd=task_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    handler, sdk, wrapt, xray_sdk = completed.stdout.split()
+    [layer] = read_layers(str(runtime.directory))
+    assert Path(handler).is_relative_to(task_root)
+    assert Path(sdk).is_relative_to(Path(layer) / "python")
+    assert (Path(layer) / "python" / "wrapt").is_dir()  # in both: the package's comes first, as on Lambda
+    assert Path(wrapt).is_relative_to(task_root)
+    assert xray_sdk == "False"

@@ -1,6 +1,7 @@
 """Function packages as sam build makes them: what is copied, what is left out, what is cached (no pip here:
 the code roots below have no requirements, or a stand-in pip that records its arguments)."""
 
+import importlib.machinery
 import os
 import stat
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.lambda_bootstrap import read_layers, search_path
 from demo.lambda_package import (
     PLATFORM_TAGS,
     BuiltPackage,
@@ -17,6 +19,8 @@ from demo.lambda_package import (
     check_left_out,
     code_digest,
 )
+from demo.runtime_jobs import LambdaPython
+from demo.runtime_python import RuntimeBuilder
 
 
 def write(path: Path, text: str = "") -> Path:
@@ -163,3 +167,114 @@ def test_the_package_files_are_readable_by_the_runtime(tmp_path: Path, code: Pat
     for path in built.path.rglob("*"):
         assert os.access(path, os.R_OK)
         assert not path.is_file() or not stat.S_ISLNK(path.lstat().st_mode)
+
+
+@pytest.fixture
+def layer(tmp_path: Path) -> Path:
+    """A layer's content folder (its ContentUri): a requirements.txt and nothing else, like the twin's."""
+    root = tmp_path / "layers" / "opentelemetry"
+    write(root / "requirements.txt", "aws-xray-sdk==2.15.0\n")
+    write(root / "__pycache__" / "left.cpython-313.pyc", "bytecode")
+    return root
+
+
+def test_a_layer_is_its_requirements_and_content_under_python_and_cached(tmp_path: Path, layer: Path) -> None:
+    builder = PackageBuilder(tmp_path / "cache", pip=fake_pip(tmp_path))
+    request = PackageRequest.for_code(layer, architecture="x86_64")
+    first = builder.build_layer(request)
+    second = builder.build_layer(request)
+
+    assert first.path.parent == tmp_path / "cache" / "layers"
+    assert files(first.path) == [
+        "python/aws_xray_sdk/__init__.py",
+        "python/requirements.txt",  # the content folder, copied as sam build copies it
+    ]
+    assert (first.path / "python" / "aws_xray_sdk-2.15.0.dist-info").is_dir()
+    assert (second.path, second.cached, second.dependencies_cached) == (first.path, True, True)
+    [call] = (tmp_path / "calls.txt").read_text().splitlines()  # installed once, with a package's flags
+    words = call.split()
+    assert [words[i + 1] for i, word in enumerate(words) if word == "--platform"] == list(
+        PLATFORM_TAGS["x86_64"]
+    )
+    assert words[-2:] == ["-r", str(layer / "requirements.txt")]
+    write(layer / "extra.py", "X = 1\n")  # new content: a new layer, the same dependencies
+    third = builder.build_layer(request)
+    assert (third.path != first.path, third.cached, third.dependencies_cached) == (True, False, True)
+    assert (third.path / "python" / "extra.py").is_file()
+
+
+def test_a_layer_folder_that_is_not_there_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "layers" / "nothing"
+    with pytest.raises(PackageError, match=r"^layer .*/layers/nothing: no such folder"):
+        PackageBuilder(tmp_path / "cache").build_layer(
+            PackageRequest.for_code(missing, architecture="x86_64")
+        )
+
+
+def test_layers_come_after_the_package_and_before_the_runtime_as_opt_python_does() -> None:
+    path = search_path("/task", "/runtime", ["/stdlib.zip", "/stdlib"], ["/layers/first", "/layers/second"])
+    assert path == [
+        "/task",
+        "/layers/second/python/lib/python3.13/site-packages",
+        "/layers/first/python/lib/python3.13/site-packages",
+        "/layers/second/python",
+        "/layers/first/python",
+        "/runtime/site-packages",
+        "/runtime",
+        "/stdlib.zip",
+        "/stdlib",
+    ]
+    assert search_path("/task", "/runtime", ["/stdlib"]) == [
+        "/task",
+        "/runtime/site-packages",
+        "/runtime",
+        "/stdlib",
+    ]
+
+
+def test_the_package_wins_over_a_layer_and_a_later_layer_over_an_earlier_one(tmp_path: Path) -> None:
+    """As on Lambda: the task root first; the layers share /opt, a later one's file replacing an earlier's."""
+    write(tmp_path / "task" / "shadowed.py", "WHERE = 'package'\n")
+    write(tmp_path / "first" / "python" / "shadowed.py", "WHERE = 'first layer'\n")
+    write(tmp_path / "first" / "python" / "layered.py", "WHERE = 'first layer'\n")
+    write(tmp_path / "second" / "python" / "layered.py", "WHERE = 'second layer'\n")
+    write(tmp_path / "first" / "python" / "only_first.py")
+    path = search_path(
+        str(tmp_path / "task"),
+        str(tmp_path / "runtime"),
+        [],
+        [
+            str(tmp_path / "first"),
+            str(tmp_path / "second"),
+        ],
+    )
+
+    def found(name: str) -> Path:
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        assert spec is not None
+        assert spec.origin is not None
+        return Path(spec.origin)
+
+    assert found("shadowed") == tmp_path / "task" / "shadowed.py"
+    assert found("layered") == tmp_path / "second" / "python" / "layered.py"
+    assert found("only_first") == tmp_path / "first" / "python" / "only_first.py"
+
+
+def test_a_function_with_layers_gets_a_runtime_folder_that_lists_them(tmp_path: Path) -> None:
+    shared = tmp_path / "cache" / "runtime" / "shared"
+    write(shared / "bootstrap.py", "# the bootstrap\n")
+    write(shared / "site-packages" / "awslambdaric" / "__init__.py")
+    runtime = LambdaPython(interpreter=Path(sys.executable), directory=shared, client_version="4.2.2")
+    builder = RuntimeBuilder(PackageBuilder(tmp_path / "cache"), python=Path(sys.executable))
+    layers = [tmp_path / "cache" / "layers" / "a", tmp_path / "cache" / "layers" / "b"]
+
+    layered = builder.with_layers(runtime, layers)
+
+    assert layered.directory.parent == shared.parent
+    assert layered.directory != shared
+    assert layered.bootstrap.read_text() == "# the bootstrap\n"
+    assert (layered.site_packages / "awslambdaric" / "__init__.py").is_file()  # the runtime's own packages
+    assert read_layers(str(layered.directory)) == [str(layer) for layer in layers]
+    assert builder.with_layers(runtime, layers) == layered  # the same layers: the same folder
+    assert builder.with_layers(runtime, layers[:1]).directory != layered.directory
+    assert read_layers(str(shared)) == []  # a runtime without layers.txt: no layers

@@ -1,5 +1,6 @@
 """Function settings, the environment Lambda sets, retry delays and fault injection."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,6 +61,17 @@ def test_function_config_checks_what_lambda_checks() -> None:
         FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler", max_retry_attempts=3)
     with pytest.raises(ValueError, match="at least 1"):
         FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler", concurrency=0)
+
+
+def test_layers_are_a_tuple_of_folders_none_by_default() -> None:
+    assert FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler").layers == ()
+    layers = (Path("layers/opentelemetry"),)
+    assert (
+        FunctionConfig(name="f", handler="handlers.pipeline_otel.lambda_handler", layers=layers).layers
+        == layers
+    )
+    with pytest.raises(ValueError, match="a tuple of layer folders"):
+        FunctionConfig(name="f", handler="handlers.pipeline.lambda_handler", layers=Path("layers/x"))  # type: ignore[arg-type]
 
 
 def test_functions_trace_in_the_new_style_without_an_extension_unless_told() -> None:
