@@ -1,17 +1,17 @@
 """One measurement of a pipeline handler in a fresh interpreter; run by `bench.pipeline_cold_start`.
 
-    python bench/pipeline_child.py ABSENT MODE ARGS...
+    python -I -S bench/pipeline_child.py SEARCH_PATH MODE ARGS...
 
-ABSENT is a comma-separated list of top-level modules that would not be in the Lambda package (installed in
-the dev venv only, e.g. `requests` from moto); they are made unimportable, so X-Ray's `patch_all` finds
-what it would find on Lambda. Modes:
+SEARCH_PATH is the folders to import from, `os.pathsep`-separated, in Lambda's order: the function's package
+(LAMBDA_TASK_ROOT), then its layers' folders; they go before the standard library, and with `-I -S` nothing
+else is on the path, so the handler finds what it would find on Lambda (X-Ray's `patch_all` too). Modes:
 
     import  MODULE                        time `import MODULE`
     invoke  MODULE EVENT_FILE KEY_SUFFIX  time the import, then the first call (builds the client, writes)
     staged  MODULE...                     time each import in turn (what each one adds)
     warm    MODULE EVENT_FILE CALLS WARMUP CLIENT  per-call time on the warm path; CLIENT is `fake` (an
             object whose put_item returns {}) or `botocore` (a real client whose HTTP send is answered
-            in-process, so serialising, signing, parsing and X-Ray's DynamoDB subsegment are paid)
+            in-process, so serialising, signing, parsing and the call's subsegment or span are paid)
 
 Run as a script, not with `-m`, and before the clock starts it imports nothing the interpreter has not
 already loaded: whatever the handler needs is paid inside the measurement. The result is one line on
@@ -23,17 +23,6 @@ import sys
 import time
 
 RESULT_MARKER = "PIPELINE_BENCH_RESULT "
-
-
-class _AbsentModules:
-    """A meta path finder that reports the given top-level modules as not installed."""
-
-    def __init__(self, names: set[str]) -> None:
-        self._names = names
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name.partition(".")[0] in self._names:
-            raise ModuleNotFoundError(f"No module named {name!r} (not in the Lambda package)", name=name)
 
 
 class FakeLambdaContext:
@@ -138,7 +127,7 @@ def _answer_without_network(request: object, **kwargs: object) -> object:
 
 
 def _botocore_client() -> object:
-    """The client handlers.pipeline builds, answered in-process."""
+    """The client the twins build, answered in-process."""
     import boto3
     from botocore.config import Config
 
@@ -153,7 +142,7 @@ def measure_warm(
 ) -> dict[str, object]:
     module = _import(module_name)
     client = FakeDynamoDbClient() if client_kind == "fake" else _botocore_client()
-    if module_name == "handlers.pipeline":
+    if "item_store" in module.__dict__:  # either twin
         from pipeline.items import DynamoDbItemStore, ItemStore
 
         store = DynamoDbItemStore(client, "items")  # type: ignore[arg-type]
@@ -194,9 +183,7 @@ def measure_warm(
 
 
 def main(argv: list[str]) -> int:
-    absent = {name for name in argv[1].split(",") if name}
-    if absent:
-        sys.meta_path.insert(0, _AbsentModules(absent))
+    sys.path[:0] = [folder for folder in argv[1].split(os.pathsep) if folder]
     mode, args = argv[2], argv[3:]
     if mode == "import":
         result = measure_import(args[0])

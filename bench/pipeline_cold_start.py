@@ -1,13 +1,22 @@
-"""Cold start and warm-path cost of the pipeline function, against a bare boto3 handler.
+"""Cold start and warm-path cost of both pipeline twins, against a bare boto3 handler.
 
-    .venv/bin/python -m bench.pipeline_cold_start [--runs 21] [--calls 5000] [--warm-repeats 3] [--src DIR]
+    .venv/bin/python -m bench.pipeline_cold_start [--runs 21] [--no-bytecode-runs 5] [--calls 5000]
+        [--warm-repeats 3] [--src DIR]
 
-Every measurement runs `bench/pipeline_child.py` in a fresh interpreter whose environment looks like the
-Lambda one (LAMBDA_TASK_ROOT, function name, trace header, X-Ray daemon address), so Powertools' Tracer is
-active as it is on Lambda: aws_xray_sdk is imported and botocore patched, and segments go to a UDP port
-nobody listens on. Variants run interleaved, so a busy machine slows all of them alike. Packages that are
-in the dev venv but would not be in the Lambda package (the closure of src/requirements.txt) are made
-unimportable in the child, since X-Ray's `patch_all` imports whatever it finds (`requests`, ...).
+The twins are `handlers.pipeline` (Powertools' Tracer on the X-Ray SDK) and `handlers.pipeline_otel`
+(OpenTelemetry, its packages in the layer `layers/opentelemetry/`). Every measurement runs
+`bench/pipeline_child.py` in a fresh interpreter that sees only what Lambda would: the function's package and
+the twin's layer as the local Lambda builds them (demo.lambda_package, sam build's way, cached in
+.lambda-cache/), on the search path in Lambda's order (the package, then the layer's `python` folder where
+Lambda has /opt/python), then the standard library; nothing of the dev venv (`-I -S`). Its environment looks
+like the Lambda one (LAMBDA_TASK_ROOT, function name, trace header, X-Ray daemon address), so tracing is
+active as on Lambda (spans and segments go to a UDP port nobody listens on). Variants run interleaved, so a
+busy machine slows all of them alike.
+
+Bytecode: sam build packages no bytecode and Lambda's file system is read-only, so on Lambda every cold start
+compiles every module of the package and layer it imports. The main tables have bytecode warm instead (kept
+in a scratch `pycache_prefix`, filled by one untimed import per variant first), which is what the code
+itself costs; a second, shorter set of runs compiles as Lambda does (`-B`, the cache's packages hold none).
 
 Prints a markdown section for BENCHMARKS.md. It reports numbers; it checks nothing.
 """
@@ -21,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,46 +39,77 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bench.pipeline_child import RESULT_MARKER
 from bench.pipeline_importtime import ImportTree, group_self_times, parse_importtime
+from demo.lambda_bootstrap import layer_paths
+from demo.lambda_package import PackageBuilder, PackageRequest
 from demo.moto_server import moto_server
 
 REPO = Path(__file__).resolve().parent.parent
-CHILD = REPO / "bench" / "pipeline_child.py"
+BENCH = REPO / "bench"
+CHILD = BENCH / "pipeline_child.py"
 EVENT = REPO / "events" / "s3-put.json"
+LAYER = REPO / "layers" / "opentelemetry"
 OURS = "handlers.pipeline"
+TWIN = "handlers.pipeline_otel"
 BARE = "bare_pipeline_handler"
 TABLE = "items"
-# Lambda's _X_AMZN_TRACE_ID for a sampled invocation; the X-Ray SDK builds its facade segment from it.
+# Lambda's _X_AMZN_TRACE_ID for a sampled invocation; the X-Ray SDK builds its facade segment from it, the
+# OpenTelemetry twin its SERVER span's parent.
 TRACE_HEADER = "Root=1-67447b6c-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
-# Libraries X-Ray's patch_all imports if it can (aws_xray_sdk.core.patcher), besides botocore and stdlib.
-XRAY_PATCHABLE = frozenset(
-    {"aiobotocore", "pynamodb", "requests", "mysql", "pymongo", "pymysql", "psycopg2", "psycopg", "pg8000"}
-    | {"sqlalchemy", "httpx"}
-)
 PACKAGES = (
     "aws-lambda-powertools",
     "aws-xray-sdk",
     "boto3",
     "botocore",
     "pydantic",
-    "pydantic-core",
     "wrapt",
+    "aws-opentelemetry-distro",
+    "opentelemetry-sdk",
+    "opentelemetry-instrumentation-botocore",
+    "protobuf",
 )
 
-# The handler's imports in the order it makes them, to see what each adds (each stage's import time is
-# what it adds on top of the stages before it). The last stage is the module body: Logger(), Tracer() with
-# its X-Ray patching, Metrics().
-STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("boto3 (+ botocore.config)", ("boto3", "botocore.config")),
-    ("aws_lambda_powertools (Logger, Metrics, Tracer classes)", ("aws_lambda_powertools",)),
-    ("aws_xray_sdk.core", ("aws_xray_sdk.core",)),
-    ("pipeline.* domain modules (no pydantic on this path)", ("pipeline.processor", "pipeline.settings")),
-    ("handlers.pipeline body (Logger(), Tracer() + patch_all, Metrics())", (OURS,)),
-)
+# Each twin's imports in the order it makes them, to see what each adds (each stage's import time is what it
+# adds on top of the stages before it). The last stage is the module body.
+STAGES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    OURS: (
+        ("boto3 (+ botocore.config)", ("boto3", "botocore.config")),
+        ("aws_lambda_powertools (Logger, Metrics, Tracer classes)", ("aws_lambda_powertools",)),
+        ("aws_xray_sdk.core", ("aws_xray_sdk.core",)),
+        (
+            "pipeline.* domain modules (no pydantic on this path)",
+            ("pipeline.invocation", "pipeline.settings"),
+        ),
+        ("handlers.pipeline body (Logger(), Tracer() + patch_all)", (OURS,)),
+    ),
+    TWIN: (
+        ("boto3 (+ botocore.config)", ("boto3", "botocore.config")),
+        ("aws_lambda_powertools (Logger)", ("aws_lambda_powertools",)),
+        ("pipeline.* domain modules", ("pipeline.invocation", "pipeline.settings")),
+        ("OpenTelemetry SDK (trace, resources)", ("opentelemetry.sdk.trace", "opentelemetry.sdk.resources")),
+        (
+            "the distro's OTLPUdpSpanExporter (OTLP encoders, protobuf, the SDK's metrics)",
+            ("amazon.opentelemetry.distro.otlp_udp_exporter",),
+        ),
+        (
+            "opentelemetry.instrumentation.botocore (+ wrapt, semconv)",
+            ("opentelemetry.instrumentation.botocore",),
+        ),
+        (
+            "X-Ray propagator, AWS SDK extension (id generator, Lambda resource detector)",
+            (
+                "opentelemetry.propagators.aws",
+                "opentelemetry.sdk.extension.aws.trace",
+                "opentelemetry.sdk.extension.aws.resource",
+            ),
+        ),
+        ("instrumentation.otel", ("instrumentation.otel",)),
+        ("handlers.pipeline_otel body (Logger(), LambdaTracing.for_lambda(), instrument())", (TWIN,)),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -76,23 +117,33 @@ class Variant:
     label: str
     module: str
     tracing: bool
+    function: str = "tracecanary-pipeline"  # AWS_LAMBDA_FUNCTION_NAME: the twin's resource names its service
+    layer: bool = False  # the OpenTelemetry layer on the path, where Lambda has /opt/python
 
 
 # The brief's fake client (put_item returns {}), and a real botocore client answered in-process.
 WARM_CLIENTS = ("fake", "botocore")
 WARM_CLIENT_TEXT = {
-    "fake": "DynamoDB client = an object whose `put_item` returns `{}` (no botocore, so no X-Ray subsegment "
-    "for the call)",
+    "fake": "DynamoDB client = an object whose `put_item` returns `{}` (no botocore, so no subsegment or "
+    "CLIENT span for the call)",
     "botocore": "DynamoDB client = the real boto3 client, its HTTP send answered in-process by a "
-    "`before-send` hook (serialising, signing, parsing and, with tracing on, X-Ray's DynamoDB subsegment are "
-    "paid; the network is not)",
+    "`before-send` hook (serialising, signing, parsing and, with tracing on, X-Ray's DynamoDB subsegment or "
+    "OpenTelemetry's CLIENT span are paid; the network is not)",
 }
 
 # The bare handler ignores the Powertools settings; it runs in the same environment as ours with tracing on.
 BARE_VARIANT = Variant("bare boto3 handler (baseline)", BARE, tracing=True)
 TRACED = Variant("handlers.pipeline, tracing on (as on Lambda)", OURS, tracing=True)
 UNTRACED = Variant("handlers.pipeline, POWERTOOLS_TRACE_DISABLED=true", OURS, tracing=False)
-VARIANTS = (BARE_VARIANT, TRACED, UNTRACED)
+OTEL = Variant(
+    "handlers.pipeline_otel, OpenTelemetry layer (as on Lambda)",
+    TWIN,
+    tracing=True,
+    function="tracecanary-pipeline-otel",
+    layer=True,
+)
+VARIANTS = (BARE_VARIANT, TRACED, UNTRACED, OTEL)
+TWINS = (TRACED, OTEL)  # the two as deployed
 
 
 @dataclass
@@ -114,46 +165,33 @@ def p90(values: Sequence[float]) -> float:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def lambda_closure(requirements_file: Path) -> set[str]:
-    """Distributions `sam build` would package: the requirements and everything they depend on."""
-    pending = [
-        Requirement(line.split("#")[0].strip())
-        for line in requirements_file.read_text().splitlines()
-        if line.split("#")[0].strip()
-    ]
-    seen: set[str] = set()
-    while pending:
-        requirement = pending.pop()
-        name = canonicalize_name(requirement.name)
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            requires = metadata.requires(requirement.name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        extras = requirement.extras or {""}
-        for text in requires:
-            dependency = Requirement(text)
-            marker = dependency.marker
-            if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras):
-                pending.append(dependency)
-    return seen
+@dataclass(frozen=True)
+class Packaged:
+    """The function's package and the OpenTelemetry layer, as the local Lambda builds them."""
+
+    package: Path  # LAMBDA_TASK_ROOT
+    layer: Path  # the layer's root: what Lambda's /opt holds of it
+
+    @classmethod
+    def build(cls, src: Path) -> "Packaged":
+        builder = PackageBuilder()
+        package = builder.build(PackageRequest.for_code(src)).path
+        layer = builder.build_layer(PackageRequest.for_code(LAYER)).path
+        compiled = [str(path) for root in (package, layer) for path in root.rglob("__pycache__")][:3]
+        if compiled:  # then the no-bytecode runs would not compile what Lambda compiles
+            raise SystemExit(f"the built package or layer holds bytecode, unlike sam build's: {compiled}")
+        return cls(package, layer)
+
+    def search_path(self, variant: Variant) -> list[str]:
+        """Lambda's order: the code, its layer's folders; the bare handler's code is bench/."""
+        code = [str(BENCH)] if variant.module == BARE else []
+        layers = layer_paths([str(self.layer)]) if variant.layer else []
+        return [*code, str(self.package), *layers]
 
 
-def absent_on_lambda(requirements_file: Path) -> list[str]:
-    """Top-level modules installed in this venv whose distributions would not be in the Lambda package."""
-    packaged = lambda_closure(requirements_file)
-    absent = []
-    for module, distributions in metadata.packages_distributions().items():
-        if module.startswith("_") or module in sys.stdlib_module_names:
-            continue
-        if not any(canonicalize_name(name) in packaged for name in distributions):
-            absent.append(module)
-    # The project itself is the function code (LAMBDA_TASK_ROOT), not a dependency.
-    return sorted(
-        set(absent) - {"handlers", "pipeline", "common", "generator", "reporter", "traces", "cli", "demo"}
-    )
+def folder_size(folder: Path) -> int:
+    """Bytes of the files under `folder`: the unzipped size Lambda's 250 MB limit counts."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
 
 def unused_udp_port() -> int:
@@ -163,21 +201,23 @@ def unused_udp_port() -> int:
     return port
 
 
-def lambda_environment(src: Path, aws: dict[str, str], xray_port: int, tracing: bool) -> dict[str, str]:
+def lambda_environment(
+    task_root: Path, aws: dict[str, str], xray_port: int, variant: Variant
+) -> dict[str, str]:
     """A Lambda-like environment, built from nothing so the developer's shell leaks nothing in."""
     environment = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
-        "PYTHONPATH": str(src),
         # Powertools enables its Tracer only when LAMBDA_TASK_ROOT is set and AWS_SAM_LOCAL is not; the X-Ray
         # SDK then uses its Lambda context, which takes the trace from _X_AMZN_TRACE_ID.
-        "LAMBDA_TASK_ROOT": str(src),
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "_HANDLER": f"{variant.module}.lambda_handler",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "AWS_LAMBDA_FUNCTION_NAME": "tracecanary-pipeline",
+        "AWS_LAMBDA_FUNCTION_NAME": variant.function,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/tracecanary-pipeline",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{variant.function}",
         "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/25/[$LATEST]0123456789abcdef",
         "_X_AMZN_TRACE_ID": TRACE_HEADER,
         "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray_port}",
@@ -191,20 +231,46 @@ def lambda_environment(src: Path, aws: dict[str, str], xray_port: int, tracing: 
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",
         **aws,
     }
-    if not tracing:
+    if not variant.tracing:
         environment["POWERTOOLS_TRACE_DISABLED"] = "true"
     return environment
 
 
+@dataclass(frozen=True)
+class Interpreter:
+    """How a child starts: isolated from the dev venv, with its bytecode warm in a scratch folder or none."""
+
+    pycache: Path | None  # None: compile every module, write nothing (as Lambda runs a sam-built package)
+
+    def flags(self) -> list[str]:
+        if self.pycache is None:
+            return ["-I", "-S", "-B"]
+        return ["-I", "-S", "-X", f"pycache_prefix={self.pycache}"]
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """One variant's Lambda-like process: its environment, its search path, how its interpreter starts."""
+
+    environment: dict[str, str]
+    search_path: list[str]
+    interpreter: Interpreter
+
+
 def run_child(
-    environment: dict[str, str],
-    absent: Sequence[str],
-    mode: str,
-    args: Iterable[str],
-    flags: Sequence[str] = (),
+    sandbox: Sandbox, mode: str, args: Iterable[str], flags: Sequence[str] = ()
 ) -> tuple[dict[str, Any], str]:
     """Run one measurement in a fresh interpreter; its result and its stderr."""
-    command = [sys.executable, *flags, str(CHILD), ",".join(absent), mode, *args]
+    environment = sandbox.environment
+    command = [
+        sys.executable,
+        *sandbox.interpreter.flags(),
+        *flags,
+        str(CHILD),
+        os.pathsep.join(sandbox.search_path),
+        mode,
+        *args,
+    ]
     completed = subprocess.run(
         command,
         env=environment,
@@ -242,70 +308,94 @@ def create_items_table(aws: dict[str, str]) -> None:
 
 @dataclass
 class Results:
+    packaged: Packaged
     cold: dict[Variant, ColdSamples]
+    cold_uncompiled: dict[Variant, ColdSamples]  # no bytecode, as on Lambda
     responses: dict[Variant, Any]
-    stages_s: dict[str, list[float]]
-    importtime: list[ImportTree]
+    stages_s: dict[str, dict[str, list[float]]]  # by twin module, then stage
+    importtime: dict[str, list[ImportTree]]  # by twin module
     warm_ns: dict[tuple[str, Variant], list[list[int]]]
     warm_cpu_us: dict[tuple[str, Variant], list[float]]  # per call: the timed loop's CPU time / calls
     warm_responses: dict[tuple[str, Variant], Any]
 
 
 def measure(
-    src: Path, absent: list[str], *, runs: int, calls: int, warmup: int, warm_repeats: int
+    src: Path, *, runs: int, uncompiled_runs: int, calls: int, warmup: int, warm_repeats: int
 ) -> Results:
     xray_port = unused_udp_port()
+    packaged = Packaged.build(src)
     results = Results(
+        packaged=packaged,
         cold={variant: ColdSamples() for variant in VARIANTS},
+        cold_uncompiled={variant: ColdSamples() for variant in VARIANTS},
         responses={},
-        stages_s={label: [] for label, _ in STAGES},
-        importtime=[],
+        stages_s={module: {label: [] for label, _ in stages} for module, stages in STAGES.items()},
+        importtime={twin.module: [] for twin in TWINS},
         warm_ns={(client, variant): [] for client in WARM_CLIENTS for variant in VARIANTS},
         warm_cpu_us={(client, variant): [] for client in WARM_CLIENTS for variant in VARIANTS},
         warm_responses={},
     )
-    with moto_server() as local_aws:
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as scratch, moto_server() as local_aws:
+        warm = Interpreter(Path(scratch) / "pycache")
         aws = local_aws.environment()
         create_items_table(aws)
-        environments = {
-            variant: lambda_environment(src, aws, xray_port, variant.tracing) for variant in VARIANTS
-        }
-        for run in range(runs):
-            # Rotate the order so no variant always runs right after another's cache-warming.
-            shift = run % len(VARIANTS)
-            for variant in VARIANTS[shift:] + VARIANTS[:shift]:
-                environment = environments[variant]
-                samples = results.cold[variant]
-                imported, _ = run_child(environment, absent, "import", [variant.module])
-                samples.import_wall.append(imported["import_s"])
-                samples.import_cpu.append(imported["import_cpu_s"])
-                suffix = f"-{variant.module}-{variant.tracing}-{run}"
-                invoked, _ = run_child(environment, absent, "invoke", [variant.module, str(EVENT), suffix])
-                samples.first_call_wall.append(invoked["first_call_s"])
-                samples.first_call_cpu.append(invoked["first_call_cpu_s"])
-                samples.total_wall.append(invoked["import_s"] + invoked["first_call_s"])
-                samples.total_cpu.append(invoked["import_cpu_s"] + invoked["first_call_cpu_s"])
-                results.responses[variant] = invoked["response"]
-            staged, _ = run_child(
-                environments[TRACED], absent, "staged", [name for _, names in STAGES for name in names]
+        sandboxes = {
+            variant: Sandbox(
+                lambda_environment(packaged.package, aws, xray_port, variant),
+                packaged.search_path(variant),
+                warm,
             )
-            cumulative = staged["cumulative_cpu_s"]
-            position, previous = 0, 0.0
-            for label, names in STAGES:
-                position += len(names)
-                results.stages_s[label].append(cumulative[position - 1] - previous)
-                previous = cumulative[position - 1]
+            for variant in VARIANTS
+        }
+        uncompiled = {
+            variant: Sandbox(sandbox.environment, sandbox.search_path, Interpreter(None))
+            for variant, sandbox in sandboxes.items()
+        }
+        for variant in VARIANTS:  # untimed: the bytecode of all a first call imports, into the scratch folder
+            arguments = [variant.module, str(EVENT), f"-{variant.module}-{variant.tracing}-bytecode"]
+            run_child(sandboxes[variant], "invoke", arguments)
+        for setups, count, cold in (
+            (sandboxes, runs, results.cold),
+            (uncompiled, uncompiled_runs, results.cold_uncompiled),
+        ):
+            for run in range(count):
+                # Rotate the order so no variant always runs right after another's cache-warming.
+                shift = run % len(VARIANTS)
+                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                    sandbox, samples = setups[variant], cold[variant]
+                    imported, _ = run_child(sandbox, "import", [variant.module])
+                    samples.import_wall.append(imported["import_s"])
+                    samples.import_cpu.append(imported["import_cpu_s"])
+                    compiled = sandbox.interpreter.pycache is not None
+                    suffix = f"-{variant.module}-{variant.tracing}-{compiled}-{run}"
+                    invoked, _ = run_child(sandbox, "invoke", [variant.module, str(EVENT), suffix])
+                    samples.first_call_wall.append(invoked["first_call_s"])
+                    samples.first_call_cpu.append(invoked["first_call_cpu_s"])
+                    samples.total_wall.append(invoked["import_s"] + invoked["first_call_s"])
+                    samples.total_cpu.append(invoked["import_cpu_s"] + invoked["first_call_cpu_s"])
+                    results.responses[variant] = invoked["response"]
+        for _ in range(runs):
+            for twin in TWINS:
+                names = [name for _, stage in STAGES[twin.module] for name in stage]
+                staged, _ = run_child(sandboxes[twin], "staged", names)
+                cumulative = staged["cumulative_cpu_s"]
+                position, previous = 0, 0.0
+                for label, stage in STAGES[twin.module]:
+                    position += len(stage)
+                    results.stages_s[twin.module][label].append(cumulative[position - 1] - previous)
+                    previous = cumulative[position - 1]
         for _ in range(max(1, runs // 4)):
-            _, stderr = run_child(environments[TRACED], absent, "import", [OURS], flags=("-X", "importtime"))
-            results.importtime.append(parse_importtime(stderr))
-    # The warm path needs no server: both kinds of client answer in-process.
-    for _ in range(warm_repeats):
-        for client, variant in results.warm_ns:
-            arguments = [variant.module, str(EVENT), str(calls), str(warmup), client]
-            warm, _ = run_child(environments[variant], absent, "warm", arguments)
-            results.warm_ns[client, variant].append(warm["durations_ns"])
-            results.warm_cpu_us[client, variant].append(warm["loop_cpu_s"] / calls * 1e6)
-            results.warm_responses[client, variant] = warm["response"]
+            for twin in TWINS:
+                _, stderr = run_child(sandboxes[twin], "import", [twin.module], flags=("-X", "importtime"))
+                results.importtime[twin.module].append(parse_importtime(stderr))
+        # The warm path needs no server: both kinds of client answer in-process.
+        for _ in range(warm_repeats):
+            for client, variant in results.warm_ns:
+                arguments = [variant.module, str(EVENT), str(calls), str(warmup), client]
+                measured, _ = run_child(sandboxes[variant], "warm", arguments)
+                results.warm_ns[client, variant].append(measured["durations_ns"])
+                results.warm_cpu_us[client, variant].append(measured["loop_cpu_s"] / calls * 1e6)
+                results.warm_responses[client, variant] = measured["response"]
     return results
 
 
@@ -319,11 +409,13 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+def packaged_version(package: str, packaged: Packaged) -> str:
+    """The version in the built package or layer (what the child imports), not the dev venv's."""
+    folders = [str(packaged.package), *layer_paths([str(packaged.layer)])]
+    for distribution in metadata.distributions(path=folders):
+        if canonicalize_name(distribution.metadata["Name"] or "") == canonicalize_name(package):
+            return str(distribution.version)
+    return "not packaged"
 
 
 def ms(seconds: float) -> str:
@@ -334,81 +426,86 @@ def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}x"
 
 
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 def render(
-    results: Results,
-    args: argparse.Namespace,
-    absent: list[str],
-    started: datetime,
-    load_before: tuple[float, float, float],
+    results: Results, args: argparse.Namespace, started: datetime, load_before: tuple[float, float, float]
 ) -> str:
     load = os.getloadavg()
+    packaged = results.packaged
+    package_size, layer_size = folder_size(packaged.package), folder_size(packaged.layer)
     lines = [
-        "## Pipeline function: cold start and warm overhead",
+        "## Pipeline function: cold start and warm overhead, both twins",
         "",
-        f"`.venv/bin/python -m bench.pipeline_cold_start --runs {args.runs} --calls {args.calls} "
-        f"--warmup {args.warmup} --warm-repeats {args.warm_repeats}`"
+        f"`.venv/bin/python -m bench.pipeline_cold_start --runs {args.runs} --no-bytecode-runs "
+        f"{args.no_bytecode_runs} --calls {args.calls} --warmup {args.warmup} --warm-repeats "
+        f"{args.warm_repeats}`"
         + (f" `--src {args.src}`" if args.src != REPO / "src" else "")
         + f", {started:%Y-%m-%d %H:%M} UTC.",
         "",
-        f"On: {len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; "
-        + ", ".join(f"{package} {version(package)}" for package in PACKAGES)
+        f"On: {len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), {platform.system()} {platform.release()} "
+        f"{platform.machine()}, Python {platform.python_version()}; "
+        + ", ".join(f"{package} {packaged_version(package, packaged)}" for package in PACKAGES)
         + f". Load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
         f"{load_before[2]:.2f}, after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (the machine is shared).",
         "",
-        "What was run: each cold sample is a fresh interpreter (`bench/pipeline_child.py`) in a Lambda-like "
-        "environment (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME, a sampled `_X_AMZN_TRACE_ID`, "
-        "AWS_XRAY_DAEMON_ADDRESS = an unused UDP port), so the Tracer imports aws_xray_sdk and patches "
-        "botocore as on Lambda. Bytecode caches are warm (pip compiles them for the packaged dependencies "
-        "too). Modules installed in the dev venv but outside the "
-        f"closure of `src/requirements.txt` are made unimportable in the child ({len(absent)} top-level "
-        f"modules, among them `{', '.join(sorted(set(absent) & XRAY_PATCHABLE)) or 'none'}`), because "
-        "`patch_all` imports any library it can patch. The first call writes one item "
-        "(a new key each run) to a moto server started by the benchmark (`AWS_ENDPOINT_URL`, dummy "
-        "credentials). Variants run interleaved, in rotating order. The baseline is "
-        "`bench/bare_pipeline_handler.py`: boto3 only, the same conditional PutItem, no validation, logs, "
-        "metrics or tracing; both build their client on the first call.",
+        "What was run: each cold sample is a fresh interpreter (`bench/pipeline_child.py`, `-I -S`) whose "
+        "search path is the function's package as the local Lambda builds it (sam build's way, "
+        f"{megabytes(package_size)} unzipped), for the OpenTelemetry twin followed by its layer's folders "
+        f"where Lambda has /opt/python ({megabytes(layer_size)} unzipped; "
+        f"{megabytes(package_size + layer_size)} of Lambda's 250 MB with the package), then the standard "
+        "library: nothing of the dev venv. Its environment is Lambda-like (LAMBDA_TASK_ROOT, _HANDLER, "
+        "AWS_LAMBDA_FUNCTION_NAME, a sampled `_X_AMZN_TRACE_ID`, AWS_XRAY_DAEMON_ADDRESS = an unused UDP "
+        "port), so Powertools' Tracer imports aws_xray_sdk and patches botocore, and the twin sets up "
+        "OpenTelemetry and sends its spans, as on Lambda. Bytecode is warm (a scratch `pycache_prefix` "
+        "filled by one untimed first call per variant) except in the table that says otherwise. The first "
+        "call writes one item (a new key each run) to a moto server started by the benchmark "
+        "(`AWS_ENDPOINT_URL`, dummy credentials). Variants run interleaved, in rotating order. The baseline "
+        "is `bench/bare_pipeline_handler.py` (its boto3 the package's): the same conditional PutItem, no "
+        "validation, logs, metrics or tracing; all build their client on the first call.",
         "",
     ]
-    lines += render_cold(results, args)
+    lines += render_cold(results.cold, args.runs, "")
     lines += [
         "",
         "First-call responses: "
         + "; ".join(f"{variant.label}: `{json.dumps(results.responses[variant])}`" for variant in VARIANTS),
-        "",
-        f"### What each import adds (handlers.pipeline, tracing on; median of {args.runs} interpreters)",
-        "",
-        "Imported one after the other in the handler's own order; each row is the CPU time it adds on top "
-        "of the rows above it.",
-        "",
-        "| stage | adds (ms CPU) | share |",
-        "|---|---:|---:|",
     ]
-    stage_medians = {label: statistics.median(values) for label, values in results.stages_s.items()}
-    stage_total = sum(stage_medians.values())
-    for label, value in stage_medians.items():
-        lines.append(f"| {label} | {ms(value)} | {value / stage_total:.0%} |")
-    lines.append(f"| total | {ms(stage_total)} | |")
-    lines += render_importtime(results.importtime)
+    lines += render_cold(
+        results.cold_uncompiled,
+        args.no_bytecode_runs,
+        ", no bytecode: every module of the package and layer compiled, as on Lambda",
+        note="Run with `-B` on the cache's package and layer, which hold no bytecode (sam build writes none "
+        "and Lambda's file system is read-only): what a cold start on Lambda compiles besides running. The "
+        "standard library keeps its bytecode, as Lambda's runtime has it.",
+    )
+    for twin in TWINS:
+        lines += render_stages(results.stages_s[twin.module], twin, args.runs)
+    for twin in TWINS:
+        lines += render_importtime(results.importtime[twin.module], twin.module)
     lines += render_warm(results, args)
     lines += render_goals(results)
     return "\n".join(lines)
 
 
-def render_cold(results: Results, args: argparse.Namespace) -> list[str]:
+def render_cold(cold: dict[Variant, ColdSamples], runs: int, condition: str, note: str = "") -> list[str]:
     def median(values: list[float]) -> str:
         return ms(statistics.median(values))
 
-    base = results.cold[BARE_VARIANT]
+    base = cold[BARE_VARIANT]
     lines = [
-        f"### Cold import ({args.runs} fresh interpreters per variant; milliseconds)",
         "",
+        f"### Cold import ({runs} fresh interpreters per variant{condition}; milliseconds)",
+        "",
+        *([note, ""] if note else []),
         "| handler | wall median | wall p90 | wall min | CPU median | CPU p90 | vs bare (wall median) "
         "| vs bare (CPU median) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for variant in VARIANTS:
-        samples = results.cold[variant]
+        samples = cold[variant]
         lines.append(
             f"| {variant.label} | {median(samples.import_wall)} | {ms(p90(samples.import_wall))} "
             f"| {ms(min(samples.import_wall))} | {median(samples.import_cpu)} "
@@ -418,7 +515,8 @@ def render_cold(results: Results, args: argparse.Namespace) -> list[str]:
         )
     lines += [
         "",
-        f"### Cold import + first invocation ({args.runs} fresh interpreters per variant; milliseconds)",
+        f"### Cold import + first invocation ({runs} fresh interpreters per variant{condition}; "
+        "milliseconds)",
         "",
         "The first call builds the DynamoDB client and writes one item to the moto server (whose own time "
         "is in the wall time, not in the handler's CPU time).",
@@ -428,7 +526,7 @@ def render_cold(results: Results, args: argparse.Namespace) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for variant in VARIANTS:
-        samples = results.cold[variant]
+        samples = cold[variant]
         lines.append(
             f"| {variant.label} | {median(samples.first_call_wall)} | {median(samples.first_call_cpu)} "
             f"| {median(samples.total_wall)} | {ms(p90(samples.total_wall))} | {median(samples.total_cpu)} "
@@ -438,11 +536,29 @@ def render_cold(results: Results, args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def render_importtime(trees: list[ImportTree]) -> list[str]:
+def render_stages(stages_s: dict[str, list[float]], twin: Variant, runs: int) -> list[str]:
+    lines = [
+        "",
+        f"### What each import adds ({twin.module}, tracing on; median of {runs} interpreters)",
+        "",
+        "Imported one after the other in the handler's own order; each row is the CPU time it adds on top "
+        "of the rows above it.",
+        "",
+        "| stage | adds (ms CPU) | share |",
+        "|---|---:|---:|",
+    ]
+    medians = {label: statistics.median(values) for label, values in stages_s.items()}
+    total = sum(medians.values())
+    lines += [f"| {label} | {ms(value)} | {value / total:.0%} |" for label, value in medians.items()]
+    lines.append(f"| total | {ms(total)} | |")
+    return lines
+
+
+def render_importtime(trees: list[ImportTree], root: str) -> list[str]:
     """Medians over the runs of `-X importtime` (which inflates every number; the shares are what count)."""
     groups: dict[str, list[float]] = {}
     for tree in trees:
-        for group, micros in group_self_times(tree, OURS).items():
+        for group, micros in group_self_times(tree, root).items():
             groups.setdefault(group, []).append(micros)
     group_medians = sorted(
         ((group, statistics.median(values)) for group, values in groups.items()), key=lambda pair: -pair[1]
@@ -450,7 +566,7 @@ def render_importtime(trees: list[ImportTree]) -> list[str]:
     total = sum(value for _, value in group_medians)
     lines = [
         "",
-        f"### `python -X importtime` of handlers.pipeline (tracing on; median of {len(trees)} runs)",
+        f"### `python -X importtime` of {root} (tracing on; median of {len(trees)} runs)",
         "",
         "Self time summed by who owns the module (stdlib modules counted once, under whoever imports them "
         "first; importtime's own overhead inflates the absolute numbers):",
@@ -462,7 +578,7 @@ def render_importtime(trees: list[ImportTree]) -> list[str]:
     lines.append(f"| total | {total / 1000:.1f} | |")
     cumulative: dict[str, list[int]] = {}
     for tree in trees:
-        for entry in tree.subtree(OURS):
+        for entry in tree.subtree(root):
             cumulative.setdefault(entry.name, []).append(entry.cumulative_us)
     top = sorted(
         (
@@ -487,7 +603,8 @@ def render_warm(results: Results, args: argparse.Namespace) -> list[str]:
         "returning a `DynamoDbItemStore` over the client below (the bare handler gets the same client), "
         "the same event every call; every call is a write. stdout (logs, EMF) goes to /dev/null at the "
         "file-descriptor level, so printing is paid but not shown; with tracing on, X-Ray subsegments are "
-        "built and sent by UDP. Each figure is the median over the processes of that process's per-call "
+        "built and sent by UDP, and the twin's spans are built, flushed and sent as OTLP by UDP every "
+        "invocation. Each figure is the median over the processes of that process's per-call "
         "statistic; CPU mean is the timed loop's CPU time over the calls (it leaves out preemption by "
         "other processes, which on a shared machine is most of what the wall mean adds).",
     ]
@@ -528,41 +645,59 @@ def _warm_stat(repeats: list[list[int]], statistic: Any) -> float:
 
 
 def render_goals(results: Results) -> list[str]:
-    def import_ratio(variant: Variant, clock: str) -> float:
-        samples, base = results.cold[variant], results.cold[BARE_VARIANT]
-        values = samples.import_wall if clock == "wall" else samples.import_cpu
-        base_values = base.import_wall if clock == "wall" else base.import_cpu
-        return statistics.median(values) / statistics.median(base_values)
+    def cold_ratio(cold: dict[Variant, ColdSamples], variant: Variant, measure: str) -> float:
+        values: list[float] = getattr(cold[variant], measure)
+        base: list[float] = getattr(cold[BARE_VARIANT], measure)
+        return statistics.median(values) / statistics.median(base)
 
-    extra_ms = statistics.median(results.cold[TRACED].import_cpu) - statistics.median(
-        results.cold[BARE_VARIANT].import_cpu
-    )
+    def extra_ms(variant: Variant) -> float:
+        cold = results.cold
+        return statistics.median(cold[variant].import_cpu) - statistics.median(cold[BARE_VARIANT].import_cpu)
 
-    def overhead_us(client: str) -> float:
-        ours = _warm_stat(results.warm_ns[client, TRACED], statistics.median)
+    def overhead_us(client: str, variant: Variant) -> float:
+        ours = _warm_stat(results.warm_ns[client, variant], statistics.median)
         return (ours - _warm_stat(results.warm_ns[client, BARE_VARIANT], statistics.median)) / 1000
 
-    def cpu_overhead_us(client: str) -> float:
+    def cpu_overhead_us(client: str, variant: Variant) -> float:
         cpu = results.warm_cpu_us
-        return statistics.median(cpu[client, TRACED]) - statistics.median(cpu[client, BARE_VARIANT])
+        return statistics.median(cpu[client, variant]) - statistics.median(cpu[client, BARE_VARIANT])
+
+    def twin_lines(variant: Variant) -> list[str]:
+        cold, uncompiled = results.cold, results.cold_uncompiled
+        return [
+            f"- Cold import: {cold_ratio(cold, variant, 'import_cpu'):.2f}x the bare handler's in CPU time "
+            f"({cold_ratio(cold, variant, 'import_wall'):.2f}x in wall time), +{ms(extra_ms(variant))} ms "
+            "CPU; "
+            f"import + first call {cold_ratio(cold, variant, 'total_cpu'):.2f}x CPU; without bytecode, as on "
+            f"Lambda, import + first call {cold_ratio(uncompiled, variant, 'total_cpu'):.2f}x CPU "
+            f"({ms(statistics.median(uncompiled[variant].total_cpu))} ms).",
+            f"- Warm overhead: {overhead_us('fake', variant):.0f} µs per invocation (wall median; "
+            f"{cpu_overhead_us('fake', variant):.0f} µs CPU mean) with the fake client, "
+            f"{overhead_us('botocore', variant):.0f} µs ({cpu_overhead_us('botocore', variant):.0f} µs CPU) "
+            "with the real botocore client, the DynamoDB call's subsegment or span included.",
+        ]
 
     return [
         "",
-        "### Against the goal (cold import at most 1.5x the bare handler's, warm overhead under 1 ms)",
+        "### handlers.pipeline against its goal (cold import at most 1.5x the bare handler's, warm overhead "
+        "under 1 ms)",
         "",
-        f"- Cold import, tracing on: {import_ratio(TRACED, 'cpu'):.2f}x the bare handler's in CPU time "
-        f"({import_ratio(TRACED, 'wall'):.2f}x in wall time), +{ms(extra_ms)} ms CPU; with tracing off "
-        f"{import_ratio(UNTRACED, 'cpu'):.2f}x CPU ({import_ratio(UNTRACED, 'wall'):.2f}x wall).",
-        f"- Warm overhead, tracing on: {overhead_us('fake'):.0f} µs per invocation (wall median; "
-        f"{cpu_overhead_us('fake'):.0f} µs CPU mean) with the fake client, {overhead_us('botocore'):.0f} µs "
-        f"({cpu_overhead_us('botocore'):.0f} µs CPU) with the real botocore client, X-Ray's DynamoDB "
-        "subsegment included.",
+        *twin_lines(TRACED),
+        f"- With tracing off: cold import {cold_ratio(results.cold, UNTRACED, 'import_cpu'):.2f}x CPU "
+        f"({cold_ratio(results.cold, UNTRACED, 'import_wall'):.2f}x wall).",
+        "",
+        "### handlers.pipeline_otel, the OpenTelemetry twin (no goal set)",
+        "",
+        *twin_lines(OTEL),
     ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=21, help="fresh interpreters per cold variant (>= 15)")
+    parser.add_argument(
+        "--no-bytecode-runs", type=int, default=5, help="fresh interpreters per variant compiling everything"
+    )
     parser.add_argument("--calls", type=int, default=5000, help="timed warm calls per process")
     parser.add_argument("--warmup", type=int, default=500, help="untimed warm calls first")
     parser.add_argument("--warm-repeats", type=int, default=3, help="warm processes per variant")
@@ -573,11 +708,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.src = args.src.resolve()
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    absent = absent_on_lambda(REPO / "src" / "requirements.txt")
     results = measure(
-        args.src, absent, runs=args.runs, calls=args.calls, warmup=args.warmup, warm_repeats=args.warm_repeats
+        args.src,
+        runs=args.runs,
+        uncompiled_runs=args.no_bytecode_runs,
+        calls=args.calls,
+        warmup=args.warmup,
+        warm_repeats=args.warm_repeats,
     )
-    print(render(results, args, absent, started, load_before))
+    print(render(results, args, started, load_before))
     return 0
 
 

@@ -5,12 +5,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 # Their self time includes running their module bodies (dataclasses, field tables, compiled patterns).
-OWN = "the function's own modules (handlers, pipeline, common)"
+OWN = "the function's own modules (handlers, pipeline, common, instrumentation)"
+OPENTELEMETRY = "opentelemetry (API, SDK, semconv, OTLP encoders, botocore instrumentation, X-Ray propagator)"
 # Who owns a top-level module, for the summary. Anything third-party not listed is "other third-party".
 OWNERS = {
     "aws_lambda_powertools": "aws_lambda_powertools",
-    "aws_xray_sdk": "aws_xray_sdk (+ wrapt)",
-    "wrapt": "aws_xray_sdk (+ wrapt)",
+    "aws_xray_sdk": "aws_xray_sdk",
+    "wrapt": "wrapt (the X-Ray SDK's and OpenTelemetry's patching)",
+    "opentelemetry": OPENTELEMETRY,
+    "amazon": "aws-opentelemetry-distro (its UDP exporter)",
+    "google": "protobuf",
     "pydantic": "pydantic (+ pydantic_core, annotated_types, typing_inspection)",
     "pydantic_core": "pydantic (+ pydantic_core, annotated_types, typing_inspection)",
     "annotated_types": "pydantic (+ pydantic_core, annotated_types, typing_inspection)",
@@ -25,6 +29,7 @@ OWNERS = {
     "handlers": OWN,
     "pipeline": OWN,
     "common": OWN,
+    "instrumentation": OWN,
 }
 STDLIB = "stdlib"
 
