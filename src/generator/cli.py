@@ -11,6 +11,7 @@ import random
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -19,6 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from common.errors import UserError
+from common.variants import DEFAULT_VARIANTS, parse_variants
 from generator.aws import dynamodb_client, make_sink, s3_client
 from generator.manifest import (
     DEFAULT_TTL_DAYS,
@@ -60,6 +62,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("--bucket", help="target bucket (required)")
     parser.add_argument("--prefix", default="synthetic/", help="key prefix (default: synthetic/)")
+    parser.add_argument(
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help="the pipeline twins deployed (the stack's PipelineVariants): objects go to each in turn, under "
+        "PREFIX/<variant>/ (default: %(default)s)",
+    )
     parser.add_argument("--count", help=f"number of objects to send (required, 1..{MAX_COUNT})")
     parser.add_argument("--span", metavar="SECONDS", help="spread the objects over this many seconds")
     parser.add_argument(
@@ -147,6 +155,7 @@ def parse_settings(args: argparse.Namespace) -> RunSettings:
         workers=int(_number("workers", args.workers, minimum=1, maximum=MAX_WORKERS, integer=True)),
         grace=_number("grace", args.grace, minimum=0, maximum=3600),
         segment_name=args.segment_name,
+        variants=parse_variants(args.variants, where="--variants"),
     )
 
 
@@ -221,10 +230,13 @@ def format_summary(
     plan = result.plan
     rate = f"{summary.planned / plan.span:.1f}/s" if plan.span else "burst"
     started = summary.sent + summary.failed
+    per_variant = Counter(item.variant.value for item in plan.objects)
+    variants = ", ".join(f"{name}/ {count}" for name, count in per_variant.items())  # {powertools/ 5, ...}
     return "\n".join(
         [
-            f"run {plan.run_id}: {summary.planned} objects to s3://{plan.bucket}/{plan.prefix} over "
-            f"{plan.span:.1f} s ({plan.arrival.value}, {rate}, seed {plan.seed}, {settings.workers} workers)",
+            f"run {plan.run_id}: {summary.planned} objects to s3://{plan.bucket}/{plan.prefix}{{{variants}}} "
+            f"over {plan.span:.1f} s ({plan.arrival.value}, {rate}, seed {plan.seed}, "
+            f"{settings.workers} workers)",
             f"sent {summary.sent} · failed {summary.failed} · dropped {summary.dropped}",
             f"PutObject latency p50 {_ms(summary.put_p50_ms)} · p99 {_ms(summary.put_p99_ms)}",
             f"schedule lag p50 {_ms(summary.lag_p50_ms)} · p99 {_ms(summary.lag_p99_ms)}",

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common.errors import UserError
+from common.variants import PipelineVariant
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,6 +68,8 @@ class ManifestRecord:
     http_status: int | None = None
     error: str | None = None  # `Code: message` for failed, the reason for dropped
     request_id: str | None = None
+    # The pipeline twin the object was sent to; records written before there were twins have none: powertools.
+    variant: PipelineVariant = PipelineVariant.POWERTOOLS
 
     @property
     def lag_ms(self) -> float | None:
@@ -98,6 +101,7 @@ class ManifestRecord:
             http_status=None if data.get("http_status") is None else int(data["http_status"]),
             error=None if data.get("error") is None else str(data["error"]),
             request_id=None if data.get("request_id") is None else str(data["request_id"]),
+            variant=PipelineVariant(data.get("variant", PipelineVariant.POWERTOOLS)),
         )
 
 

@@ -11,11 +11,13 @@ Arrivals are an open model: planned times do not depend on how fast earlier PUTs
 import hashlib
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from common.errors import UserError
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, spread, variant_prefix
 from generator.payloads import PayloadMix, extension_for
 
 MAX_COUNT = 100_000
@@ -42,6 +44,7 @@ class PlannedObject:
     key: str
     size: int
     content_type: str
+    variant: PipelineVariant = PipelineVariant.POWERTOOLS  # the pipeline twin whose prefix the key is under
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ def new_run_id(started_at: float, rng: random.Random | None = None) -> str:
 
 
 def object_key(prefix: str, run_id: str, sequence: int, started_at: float, content_type: str) -> str:
-    """`<prefix><2-hex shard>/<YYYY-MM-DD>/<run id>/<sequence><ext>`.
+    """`<prefix><2-hex shard>/<YYYY-MM-DD>/<run id>/<sequence><ext>`; `prefix` is a variant's.
 
     The hash shard right after the prefix spreads keys over 256 key ranges (S3 partitions by prefix);
     date, run and sequence keep the rest low-cardinality and easy to list by hand.
@@ -117,8 +120,12 @@ def build_plan(
     mix: PayloadMix,
     seed: int,
     started_at: float,
+    variants: Sequence[PipelineVariant] = DEFAULT_VARIANTS,
 ) -> RunPlan:
-    """The whole run, decided up front from the seed: same seed and settings, same offsets and mix."""
+    """The whole run, decided up front from the seed: same seed and settings, same offsets and mix.
+
+    The objects go to the variants in turn, each under its variant's prefix below `prefix`.
+    """
     if not 1 <= count <= MAX_COUNT:
         raise UserError(f"count must be between 1 and {MAX_COUNT}, got {count}")
     if not 0 <= span < math.inf:
@@ -128,15 +135,17 @@ def build_plan(
     offsets = arrival_offsets(arrival, count, span, rng)
     start = _ms_floor(started_at)
     objects = []
-    for sequence, offset in enumerate(offsets):
+    for sequence, (offset, variant) in enumerate(zip(offsets, spread(count, variants), strict=True)):
         payload = mix.choose(rng)
+        key_prefix = variant_prefix(prefix, variant)
         objects.append(
             PlannedObject(
                 sequence=sequence,
                 planned_at=round(start + offset, 3),
-                key=object_key(prefix, run_id, sequence, start, payload.content_type),
+                key=object_key(key_prefix, run_id, sequence, start, payload.content_type),
                 size=payload.size,
                 content_type=payload.content_type,
+                variant=variant,
             )
         )
     return RunPlan(

@@ -111,6 +111,7 @@ class _Run:
             http_status=http_status,
             error=error,
             request_id=request_id,
+            variant=item.variant,
         )
 
     def upload(self, item: PlannedObject, context: TraceContext) -> None:

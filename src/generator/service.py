@@ -5,6 +5,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from common.variants import DEFAULT_VARIANTS, PipelineVariant
 from generator.manifest import ManifestRecord, ManifestStore
 from generator.payloads import PayloadMix
 from generator.plan import Arrival, RunPlan, build_plan, new_run_id
@@ -31,6 +32,7 @@ class RunSettings:
     workers: int = 16
     grace: float = 10.0
     segment_name: str = DEFAULT_SEGMENT_NAME
+    variants: tuple[PipelineVariant, ...] = DEFAULT_VARIANTS  # the deployed twins, sent to in turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ def generate(
         mix=settings.mix,
         seed=settings.seed,
         started_at=started,
+        variants=settings.variants,
     )
     deadline = plan.started_at + settings.span + settings.grace
     if latest_deadline is not None and latest_deadline < deadline:

@@ -7,6 +7,7 @@ from pydantic import Field, field_validator
 from common.emf import MetricsDetail
 from common.errors import UserError
 from common.settings import EnvSettings
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, parse_variants
 from generator.payloads import DEFAULT_MIX, PayloadMix, parse_mix
 from generator.plan import MAX_COUNT, Arrival
 from generator.runner import MAX_WORKERS
@@ -36,6 +37,8 @@ class GeneratorSettings(EnvSettings):
     pipeline_name: str = Field("tracecanary", alias="PIPELINE_NAME", min_length=1)
     metrics_namespace: str = Field("TraceCanary", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
     metrics_detail: MetricsDetail = Field(MetricsDetail.STANDARD, alias="METRICS_DETAIL")
+    # The pipeline twins deployed (template parameter PipelineVariants), each object sent to one in turn.
+    pipeline_variants: str = Field(",".join(DEFAULT_VARIANTS), alias="PIPELINE_VARIANTS")
 
     @field_validator("seed", "daemon_address", mode="before")
     @classmethod
@@ -57,6 +60,19 @@ class GeneratorSettings(EnvSettings):
             raise ValueError(str(error)) from None
         return value
 
+    @field_validator("pipeline_variants")
+    @classmethod
+    def _variants_parse(cls, value: str) -> str:
+        try:
+            parse_variants(value)
+        except UserError as error:
+            raise ValueError(str(error)) from None
+        return value
+
     @property
     def mix(self) -> PayloadMix:
         return parse_mix(self.sizes)
+
+    @property
+    def variants(self) -> tuple[PipelineVariant, ...]:
+        return parse_variants(self.pipeline_variants)

@@ -65,6 +65,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
         workers=config.workers,
         grace=config.grace_seconds,
         segment_name=config.segment_name,
+        variants=config.variants,
     )
     latest_deadline = time.time() + context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
     result = generate(

@@ -24,6 +24,7 @@ from generator.manifest import DynamoDbManifest, JsonLinesManifest, ManifestReco
         (["--bucket", "b-1", "--count", "5", "--seed", "-1"], "--seed must be at least 0"),
         (["--bucket", "b-1", "--count", "5", "--xray", "kafka"], "unknown X-Ray sink"),
         (["--bucket", "b-1", "--count", "5", "--prefix", "/abs"], "must not start with '/'"),
+        (["--bucket", "b-1", "--count", "5", "--variants", "xray"], "--variants: unknown variant 'xray'"),
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -6,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.errors import UserError
+from common.variants import PipelineVariant
 from generator.manifest import (
     DynamoDbManifest,
     JsonLinesManifest,
@@ -67,6 +69,15 @@ def test_items_round_trip(outcome: Outcome) -> None:
     assert int(item["expires_at"]["N"]) == int(original.planned_at + 8 * 86400)
     plain = {name: next(iter(value.values())) for name, value in item.items()}  # numbers come back as text
     assert from_item({n: {"N" if "N" in item[n] else "S": v} for n, v in plain.items()}) == original
+
+
+def test_the_variant_is_recorded_and_records_from_before_the_twins_are_powertools() -> None:
+    twin = replace(record(T0, 1), variant=PipelineVariant.OPENTELEMETRY)
+    assert to_item(twin)["variant"] == {"S": "opentelemetry"}
+    assert ManifestRecord.from_json(twin.to_json()) == twin
+    older = record(T0).to_json()
+    del older["variant"]
+    assert ManifestRecord.from_json(older).variant is PipelineVariant.POWERTOOLS
 
 
 class FakeDynamoDb:

@@ -2,12 +2,14 @@ import itertools
 import random
 import re
 import statistics
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.errors import UserError
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, variant_of_key
 from generator.payloads import parse_mix
 from generator.plan import (
     Arrival,
@@ -22,10 +24,12 @@ from generator.plan import (
 
 MIX = parse_mix("1KiB:70:application/json,64KiB:25:text/plain,1MiB:5")
 START = 1_795_600_000.25
-KEY = re.compile(r"^synthetic/[0-9a-f]{2}/2026-11-25/run-1/\d{6}\.(json|txt|bin)$")
+KEY = re.compile(r"^synthetic/powertools/[0-9a-f]{2}/2026-11-25/run-1/\d{6}\.(json|txt|bin)$")
 
 
-def plan(count: int, span: float, arrival: Arrival, seed: int = 7):  # type: ignore[no-untyped-def]
+def plan(  # type: ignore[no-untyped-def]
+    count: int, span: float, arrival: Arrival, seed: int = 7, variants=DEFAULT_VARIANTS
+):
     return build_plan(
         run_id="run-1",
         bucket="bucket",
@@ -36,6 +40,7 @@ def plan(count: int, span: float, arrival: Arrival, seed: int = 7):  # type: ign
         mix=MIX,
         seed=seed,
         started_at=START,
+        variants=variants,
     )
 
 
@@ -95,8 +100,31 @@ def test_the_expected_last_arrival_is_where_plans_end_on_average(arrival: Arriva
 
 
 def test_keys_spread_over_many_shards() -> None:
-    shards = {o.key.split("/")[1] for o in plan(2000, 10, Arrival.UNIFORM).objects}
+    shards = {o.key.split("/")[2] for o in plan(2000, 10, Arrival.UNIFORM).objects}
     assert len(shards) > 200
+
+
+BOTH = (PipelineVariant.POWERTOOLS, PipelineVariant.OPENTELEMETRY)
+
+
+@given(count=st.integers(min_value=1, max_value=300), seed=st.integers(min_value=0, max_value=2**32))
+def test_a_run_is_spread_evenly_over_the_twins_each_under_its_own_prefix(count: int, seed: int) -> None:
+    result = plan(count, 30, Arrival.POISSON, seed, variants=BOTH)
+    per_variant = Counter(o.variant for o in result.objects)
+    assert set(per_variant) == (set(BOTH) if count > 1 else {PipelineVariant.POWERTOOLS})
+    assert max(per_variant.values()) - min(per_variant.values()) <= 1
+    for o in result.objects:
+        assert o.key.startswith(f"synthetic/{o.variant.value}/")
+        assert variant_of_key(o.key, "synthetic/") is o.variant
+
+
+def test_the_twins_do_not_change_the_traffic_only_where_it_goes() -> None:
+    alone, twinned = plan(40, 30, Arrival.POISSON, 3), plan(40, 30, Arrival.POISSON, 3, variants=BOTH)
+    assert [(o.planned_at, o.size, o.content_type) for o in alone.objects] == [
+        (o.planned_at, o.size, o.content_type) for o in twinned.objects
+    ]
+    # neighbours in time go to different twins, so neither gets the run's start or its end only
+    assert [o.variant for o in twinned.objects[:4]] == [*BOTH, *BOTH]
 
 
 @pytest.mark.parametrize(("count", "span"), [(0, 10), (-1, 10), (100_001, 10), (5, -1)])

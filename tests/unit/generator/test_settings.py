@@ -2,6 +2,7 @@ import pytest
 
 from common.errors import SettingsError
 from common.settings import load_settings
+from common.variants import PipelineVariant
 from generator.plan import Arrival
 from generator.settings import GeneratorSettings
 
@@ -16,6 +17,7 @@ def test_defaults() -> None:
     assert settings.xray_sink == "auto"
     assert settings.mix.classes[0].size == 1024
     assert settings.manifest_ttl_days == 8
+    assert settings.variants == (PipelineVariant.POWERTOOLS,)
 
 
 def test_every_variable_is_read() -> None:
@@ -36,8 +38,10 @@ def test_every_variable_is_read() -> None:
             "GENERATOR_XRAY_SINK": "api",
             "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
             "PIPELINE_NAME": "stack",
+            "PIPELINE_VARIANTS": "powertools,opentelemetry",
         },
     )
+    assert settings.variants == (PipelineVariant.POWERTOOLS, PipelineVariant.OPENTELEMETRY)
     assert settings.arrival is Arrival.UNIFORM
     assert settings.seed == 42
     assert settings.mix.classes[0].content_type == "text/csv"
@@ -60,6 +64,7 @@ def test_an_empty_seed_from_cloudformation_means_random() -> None:
         ("GENERATOR_WORKERS", "0"),
         ("GENERATOR_XRAY_SINK", "kafka"),
         ("MANIFEST_TTL_DAYS", "0"),
+        ("PIPELINE_VARIANTS", "powertools,otel"),
     ],
 )
 def test_bad_values_name_their_variable(variable: str, value: str) -> None:
