@@ -31,7 +31,11 @@ LOG_GROUPS = {
     "ReporterLogGroup": {"window", "transaction", "invocation", "call", "run"},
     "GeneratorLogGroup": {"generator_object", "generator_run"},
     "PipelineLogGroup": {"pipeline_event"},
+    "PipelineOtelLogGroup": {"pipeline_event"},
 }
+TWIN = "DeployOpenTelemetryTwin"
+# Each MetricsDetail, with and without the OpenTelemetry twin.
+RENDERINGS = [(detail, twin) for detail in LEVELS for twin in (False, True)]
 
 
 def emitted_lines(detail: MetricsDetail) -> list[dict[str, Any]]:
@@ -152,14 +156,32 @@ def test_the_full_level_is_a_condition_on_the_parameter(template: dict[str, Any]
     assert variables["METRICS_DETAIL"] == {"Ref": "MetricsDetail"}
 
 
-def dashboard(template: dict[str, Any], detail: MetricsDetail) -> dict[str, Any]:
-    """The dashboard as CloudFormation renders it at `detail`: the condition's widgets put in, names kept
-    as <Name> and the period as 300 s."""
+def _chosen(variables: dict[str, Any], name: str, condition: str, true: bool) -> str:
+    """A `!If [condition, a, b]` variable's text: a's or b's (a `!Sub` one's template)."""
+    found, when_true, when_false = variables[name]["Fn::If"]
+    assert found == condition, name
+    chosen = when_true if true else when_false
+    if isinstance(chosen, str):
+        return chosen
+    sub = chosen["Fn::Sub"]
+    return sub if isinstance(sub, str) else str(sub[0])
+
+
+def _twin_variables(text: str, variables: dict[str, Any], twin: bool) -> str:
+    for name in [name for name in variables if name.startswith("Twin")]:
+        text = text.replace(f"${{{name}}}", _chosen(variables, name, TWIN, twin))
+    return text
+
+
+def dashboard(template: dict[str, Any], detail: MetricsDetail, twin: bool = False) -> dict[str, Any]:
+    """The dashboard as CloudFormation renders it at `detail`, with or without the OpenTelemetry twin: the
+    conditions' widgets and names put in, names kept as <Name> and the period as 300 s."""
     body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     condition, full, standard = variables["DetailWidgets"]["Fn::If"]
     assert condition == "FullMetrics"
-    chosen, _ = (full if detail is MetricsDetail.FULL else standard)["Fn::Sub"]
-    text = body.replace("${DetailWidgets}", chosen)
+    chosen, detail_variables = (full if detail is MetricsDetail.FULL else standard)["Fn::Sub"]
+    text = body.replace("${DetailWidgets}", _twin_variables(chosen, detail_variables, twin))
+    text = _twin_variables(text, variables, twin)
     text = re.sub(
         r"\$\{([^}]+)\}", lambda name: "300" if name[1] == "PeriodSeconds" else f"<{name[1]}>", text
     )
@@ -220,16 +242,65 @@ def test_each_logs_insights_widget_reads_fields_its_records_carry_and_says_its_c
             continue
         properties = widget["properties"]
         assert "$0.005/GB scanned" in properties["title"], properties["title"]
-        [source] = re.findall(r"^SOURCE '<(\w+)>' \|", properties["query"])
+        sources = re.findall(r"SOURCE '<(\w+)>' \|", properties["query"])
+        assert properties["query"].startswith("SOURCE '"), properties["title"]
         record, fields = queried_fields(properties["query"])
-        assert record in LOG_GROUPS[source], f"{properties['title']}: {record} lines are not in {source}"
+        for source in sources:
+            assert record in LOG_GROUPS[source], f"{properties['title']}: {record} lines are not in {source}"
         assert fields <= carried[record], f"{properties['title']}: {fields - carried[record]} not on {record}"
 
 
-@pytest.mark.parametrize("detail", LEVELS)
-def test_the_dashboard_shows_every_alarm(template: dict[str, Any], detail: MetricsDetail) -> None:
-    widgets = dashboard(template, detail)["widgets"]
+@pytest.mark.parametrize(("detail", "twin"), RENDERINGS)
+def test_the_dashboard_shows_every_alarm(template: dict[str, Any], detail: MetricsDetail, twin: bool) -> None:
+    widgets = dashboard(template, detail, twin)["widgets"]
     [alarm_widget] = [widget for widget in widgets if widget["type"] == "alarm"]
-    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(
-        f"<{name}.Arn>" for name in alarms(template)
-    )
+    deployed = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and (twin or resource.get("Condition") != TWIN)
+    ]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(f"<{name}.Arn>" for name in deployed)
+
+
+def test_the_pipeline_widget_reads_both_twins_log_groups_when_both_are_deployed(
+    template: dict[str, Any],
+) -> None:
+    detail = MetricsDetail.STANDARD  # at full it is a metric widget, by the service dimension
+
+    def pipeline_sources(twin: bool) -> list[list[str]]:
+        queries = [
+            w["properties"]["query"]
+            for w in dashboard(template, detail, twin)["widgets"]
+            if w["type"] == "log"
+        ]
+        return [re.findall(r"SOURCE '<(\w+)>'", q) for q in queries if "pipeline_event" in q]
+
+    assert pipeline_sources(twin=False) == [["PipelineLogGroup"]]
+    assert pipeline_sources(twin=True) == [["PipelineLogGroup", "PipelineOtelLogGroup"]]
+
+
+def test_the_twin_has_each_per_function_alarm_of_the_first_on_its_own_function(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    per_function = {
+        name: resource
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        and {"Name": "FunctionName", "Value": {"Ref": "PipelineFunction"}}
+        in resource["Properties"]["Dimensions"]
+    }
+    assert set(per_function) == {
+        "DwellTimeAlarm",
+        "InitDurationAlarm",
+        "DynamoDbLatencyAlarm",
+        "FunctionErrorsAlarm",
+    }
+    for name, first in per_function.items():
+        twin = resources[f"Otel{name}"]
+        assert twin["Condition"] == TWIN
+        mirrored = json.loads(
+            json.dumps(first["Properties"]).replace('"PipelineFunction"', '"PipelineOtelFunction"')
+        )
+        differs = {key for key in mirrored if mirrored[key] != twin["Properties"][key]}
+        assert differs == {"AlarmName", "AlarmDescription"}, name

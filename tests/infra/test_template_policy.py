@@ -116,7 +116,7 @@ def test_queues_and_topics_are_encrypted(translated: dict[str, Any]) -> None:
         assert properties.get("KmsMasterKeyId"), name
 
 
-@pytest.mark.parametrize("function", ["PipelineFunction"])
+@pytest.mark.parametrize("function", ["PipelineFunction", "PipelineOtelFunction"])
 def test_s3_triggered_functions_keep_failed_events(translated: dict[str, Any], function: str) -> None:
     configs = [
         properties
@@ -137,8 +137,9 @@ def test_s3_triggered_functions_keep_failed_events(translated: dict[str, Any], f
     assert [statement["Resource"] for statement in sends] == [destination]
 
 
-def test_pipeline_may_only_put_items(translated: dict[str, Any]) -> None:
-    role = translated["Resources"]["PipelineFunctionRole"]["Properties"]
+@pytest.mark.parametrize("function", ["PipelineFunction", "PipelineOtelFunction"])
+def test_pipeline_may_only_put_items(translated: dict[str, Any], function: str) -> None:
+    role = translated["Resources"][f"{function}Role"]["Properties"]
     statements = [
         statement
         for policy in role["Policies"]

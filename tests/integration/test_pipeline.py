@@ -103,8 +103,8 @@ def test_partial_failure_writes_the_good_records_then_fails(stack: LocalStack) -
     with pytest.raises(RecordsFailedError, match=r"1 of 3 records failed: Records\[1\]"):
         invoke(event)
     assert sorted(items(stack)) == [
-        "synthetic/2026-11-25/run-7f3a/000002.json",
-        "synthetic/2026-11-25/run-7f3a/000004.txt",
+        "synthetic/powertools/2026-11-25/run-7f3a/000002.json",
+        "synthetic/powertools/2026-11-25/run-7f3a/000004.txt",
     ]
 
 

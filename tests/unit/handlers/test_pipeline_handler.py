@@ -131,7 +131,7 @@ def test_partial_failure_writes_the_rest_then_fails_with_metrics_flushed(
 ) -> None:
     from handlers.pipeline import lambda_handler
 
-    store.failing_keys.add("synthetic/2026-11-25/run-7f3a/000002.json")
+    store.failing_keys.add("synthetic/powertools/2026-11-25/run-7f3a/000002.json")
     with pytest.raises(RecordsFailedError, match=r"1 of 3 records failed: Records\[0\]"):
         lambda_handler(load_event("s3-put-multi.json"), context())
     assert len(store.items) == 2

@@ -139,7 +139,7 @@ def test_the_invocation_is_a_server_span_under_lambdas_function_segment(
         "faas.document.collection": "tracecanary-incomingbucket-1x2y3z4w5v6u",
         "faas.document.operation": "insert",
         "faas.document.time": "2026-11-25T12:00:00.123Z",
-        "faas.document.name": "synthetic/2026-11-25/run-7f3a/000001.json",
+        "faas.document.name": "synthetic/powertools/2026-11-25/run-7f3a/000001.json",
     }
 
 
@@ -327,7 +327,7 @@ def printed_lines(output: str) -> list[dict[str, Any]]:
                 "faas.document.collection": "tracecanary-incomingbucket-1x2y3z4w5v6u",
                 "faas.document.operation": "insert",
                 "faas.document.time": "2026-11-25T12:00:01.456Z",
-                "faas.document.name": "synthetic/reports/Q3 summary + notes été.txt",  # decoded
+                "faas.document.name": "synthetic/powertools/reports/Q3 summary + notes été.txt",  # decoded
             },
         ),
     ],

@@ -62,7 +62,7 @@ def test_plain_put_event_is_one_created_record() -> None:
     assert parsed.skipped == []
     assert parsed.malformed == []
     [record] = parsed.created
-    assert record.key == "synthetic/2026-11-25/run-7f3a/000001.json"
+    assert record.key == "synthetic/powertools/2026-11-25/run-7f3a/000001.json"
     assert record.bucket == "tracecanary-incomingbucket-1x2y3z4w5v6u"
     assert record.size == 1024
     assert record.etag == "d41d8cd98f00b204e9800998ecf8427e"
@@ -72,7 +72,7 @@ def test_plain_put_event_is_one_created_record() -> None:
 
 def test_encoded_key_event_is_decoded() -> None:
     [record] = parse_s3_event(load_event("s3-put-encoded-key.json")).created
-    assert record.key == "synthetic/reports/Q3 summary + notes été.txt"
+    assert record.key == "synthetic/powertools/reports/Q3 summary + notes été.txt"
 
 
 def test_multi_record_event_keeps_every_record_in_order() -> None:

@@ -31,7 +31,7 @@ def test_each_created_record_becomes_an_item_with_its_trace() -> None:
         "skipped": 0,
         "failed": 0,
     }
-    item = store.items["synthetic/2026-11-25/run-7f3a/000003.bin"]
+    item = store.items["synthetic/powertools/2026-11-25/run-7f3a/000003.bin"]
     assert item.size == 65536
     assert item.etag == "92eb5ffee6ae2fec3ad71c777531578f"
     assert item.trace_id == TRACE_ID
@@ -42,7 +42,7 @@ def test_each_created_record_becomes_an_item_with_its_trace() -> None:
 def test_item_id_is_the_decoded_key() -> None:
     store = InMemoryItemStore()
     process_event(load_event("s3-put-encoded-key.json"), store, TRACE_ID)
-    assert list(store.items) == ["synthetic/reports/Q3 summary + notes été.txt"]
+    assert list(store.items) == ["synthetic/powertools/reports/Q3 summary + notes été.txt"]
 
 
 def test_a_redelivered_event_writes_nothing_new() -> None:
@@ -52,7 +52,7 @@ def test_a_redelivered_event_writes_nothing_new() -> None:
     first = store.items.copy()
     again = process_event(event, store, "1-6745a1b9-fedcba9876543210fedcba98")
     assert again.written == []
-    assert again.duplicates == ["synthetic/2026-11-25/run-7f3a/000001.json"]
+    assert again.duplicates == ["synthetic/powertools/2026-11-25/run-7f3a/000001.json"]
     assert store.items == first  # the first delivery's trace id is kept
 
 
@@ -63,8 +63,8 @@ def test_an_older_sequencer_never_overwrites_a_newer_one() -> None:
     newer, older = "0067447B6C1D8E2F60", "0067447B6C1D8E2F5300"
     process_event(with_sequencer(event, newer), store, TRACE_ID)
     outcome = process_event(with_sequencer(event, older), store, TRACE_ID)
-    assert outcome.stale == ["synthetic/2026-11-25/run-7f3a/000001.json"]
-    assert store.items["synthetic/2026-11-25/run-7f3a/000001.json"].sequencer.startswith(newer)
+    assert outcome.stale == ["synthetic/powertools/2026-11-25/run-7f3a/000001.json"]
+    assert store.items["synthetic/powertools/2026-11-25/run-7f3a/000001.json"].sequencer.startswith(newer)
 
 
 def test_a_newer_sequencer_replaces_the_item() -> None:
@@ -72,31 +72,31 @@ def test_a_newer_sequencer_replaces_the_item() -> None:
     event = load_event("s3-put.json")
     process_event(with_sequencer(event, "0067447B6C1D8E2F53"), store, TRACE_ID)
     outcome = process_event(with_sequencer(event, "0067447B6C1D8E2F54"), store, TRACE_ID)
-    assert outcome.written == ["synthetic/2026-11-25/run-7f3a/000001.json"]
+    assert outcome.written == ["synthetic/powertools/2026-11-25/run-7f3a/000001.json"]
 
 
 def test_a_failing_write_spares_the_other_records_and_is_reported() -> None:
-    store = InMemoryItemStore(failing_keys={"synthetic/2026-11-25/run-7f3a/000003.bin"})
+    store = InMemoryItemStore(failing_keys={"synthetic/powertools/2026-11-25/run-7f3a/000003.bin"})
     outcome = process_event(load_event("s3-put-multi.json"), store, TRACE_ID)
     assert sorted(store.items) == [
-        "synthetic/2026-11-25/run-7f3a/000002.json",
-        "synthetic/2026-11-25/run-7f3a/000004.txt",
+        "synthetic/powertools/2026-11-25/run-7f3a/000002.json",
+        "synthetic/powertools/2026-11-25/run-7f3a/000004.txt",
     ]
     [failure] = outcome.failed
     assert failure.position == 1
-    assert "synthetic/2026-11-25/run-7f3a/000003.bin" in failure.reason
+    assert "synthetic/powertools/2026-11-25/run-7f3a/000003.bin" in failure.reason
     assert "ConnectionError" in failure.reason
     error = RecordsFailedError(outcome)
     assert str(error).startswith("1 of 3 records failed: Records[1]")
 
 
 def test_a_retry_after_partial_failure_writes_only_what_was_missing() -> None:
-    store = InMemoryItemStore(failing_keys={"synthetic/2026-11-25/run-7f3a/000003.bin"})
+    store = InMemoryItemStore(failing_keys={"synthetic/powertools/2026-11-25/run-7f3a/000003.bin"})
     event = load_event("s3-put-multi.json")
     process_event(event, store, TRACE_ID)
     store.failing_keys.clear()
     retried = process_event(event, store, TRACE_ID)
-    assert retried.written == ["synthetic/2026-11-25/run-7f3a/000003.bin"]
+    assert retried.written == ["synthetic/powertools/2026-11-25/run-7f3a/000003.bin"]
     assert len(retried.duplicates) == 2
 
 
