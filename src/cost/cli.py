@@ -9,6 +9,7 @@ from typing import Any
 
 from common.emf import MetricsDetail, parse_metrics_detail
 from common.errors import UserError
+from common.variants import DEFAULT_VARIANTS, parse_variants
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +54,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "(default: xray)",
     )
     parser.add_argument(
+        "--variants",
+        default=None,
+        metavar="VARIANTS",
+        help="the pipeline twins to price (the template's PipelineVariants: powertools, or "
+        "powertools,opentelemetry); default: the template's, or the environment's parameter override",
+    )
+    parser.add_argument(
         "--with-extension",
         action="store_true",
         help="the pipeline runs a Lambda extension: count the ExtensionOverhead metric its new-style traces "
@@ -71,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         args.config_env,
         extension=args.with_extension,
         metrics_detail=args.metrics_detail,
+        variants=args.variants,
     )
     lines = monthly_cost(deployment, prices)
     canary = synthetics_canary_cost(deployment, prices)
@@ -86,8 +95,10 @@ def deployment_for(
     *,
     extension: bool = False,
     metrics_detail: str | None = None,
+    variants: str | None = None,
 ) -> Any:
-    """The deployment's parameters; `metrics_detail` overrides the template's and samconfig's."""
+    """The deployment's parameters; `metrics_detail` and `variants` override the template's and
+    samconfig's."""
     from cost.metrics_count import count_alarms, count_custom_metrics, record_bytes
     from cost.model import Deployment
     from demo.template import load_template
@@ -102,10 +113,21 @@ def deployment_for(
         detail = parse_metrics_detail(str(metrics_detail or values.get("MetricsDetail") or "standard"))
     except ValueError as error:
         raise UserError(f"parameter MetricsDetail: {error}") from None
+    if variants is not None:
+        values["PipelineVariants"] = variants
+    where = "--variants" if variants is not None else "parameter PipelineVariants"
+    twins = parse_variants(str(values.get("PipelineVariants") or ",".join(DEFAULT_VARIANTS)), where=where)
+    allowed = template["Parameters"]["PipelineVariants"]["AllowedValues"]
+    if ",".join(twins) not in allowed:
+        raise UserError(f"{where}: {','.join(twins)} is not one the template takes ({' or '.join(allowed)})")
+    values["PipelineVariants"] = ",".join(twins)
     deployment = Deployment(
-        alarms=count_alarms(template),
+        alarms=count_alarms(
+            template, {name: str(value) for name, value in values.items() if value is not None}
+        ),
         metrics_detail=detail.value,
-        custom_metrics=count_custom_metrics(detail, extension=extension),
+        pipeline_variants=twins,
+        custom_metrics=count_custom_metrics(detail, extension=extension, variants=twins),
         extension=extension,
         record_bytes=record_bytes(detail),
     )
@@ -192,10 +214,15 @@ def metric_plan_notes(deployment: Any, prices: dict[str, Any]) -> list[str]:
     detail = MetricsDetail(deployment.metrics_detail)
     other = MetricsDetail.FULL if detail is MetricsDetail.STANDARD else MetricsDetail.STANDARD
     per_metric = prices["cloudwatch"]["per_custom_metric_month"]
-    names = sorted({name for name, _ in emitted_metrics(detail, extension=deployment.extension)})
-    other_count = len(emitted_metrics(other, extension=deployment.extension))
+    twins = deployment.pipeline_variants
+    emitted = {"extension": deployment.extension, "variants": twins}
+    names = sorted({name for name, _ in emitted_metrics(detail, **emitted)})
+    other_count = len(emitted_metrics(other, **emitted))
+    functions = (
+        "one pipeline function" if len(twins) == 1 else f"{len(twins)} pipeline twins ({', '.join(twins)})"
+    )
     notes = [
-        f"metrics at MetricsDetail {detail.value} ({deployment.custom_metrics}, one pipeline function, one "
+        f"metrics at MetricsDetail {detail.value} ({deployment.custom_metrics}, {functions}, one "
         f"kind of call): {', '.join(names)}"
         + (
             "; every other figure is a plain field of the same EMF lines."
@@ -205,6 +232,14 @@ def metric_plan_notes(deployment: Any, prices: dict[str, Any]) -> list[str]:
         f"--metrics-detail {other.value}: {other_count} metrics, {other_count * per_metric:.2f} $/month "
         f"instead of {deployment.custom_metrics * per_metric:.2f}.",
     ]
+    if len(twins) > 1:
+        alone = len(emitted_metrics(detail, extension=deployment.extension))
+        notes.append(
+            f"the twins share the run's objects (each object goes to one), so invocations, traces and logs "
+            f"stay those of one pipeline; the twins add {deployment.custom_metrics - alone} metrics and their "
+            "own alarms (counted above); the OpenTelemetry layer is Lambda code storage, which costs nothing "
+            "up to 75 GB a region."
+        )
     if detail is MetricsDetail.STANDARD:
         notes.append(
             "ExtensionOverhead (only where a function runs a Lambda extension) is a plain field at standard; "

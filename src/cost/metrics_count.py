@@ -5,10 +5,13 @@ the generator's run, the pipeline's event) at the chosen `MetricsDetail`, never 
 beside them.
 """
 
+import itertools
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common.emf import MetricIdentity, MetricsDetail, declared_metrics, render
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, function_name
 from cost.model import RecordBytes
 from reporter.emf import run_emf_line, window_emf_lines
 from reporter.figures import TransactionFigure, WindowFigures
@@ -21,15 +24,20 @@ KEY = "synthetic/4f/2026-11-25/20261125T124804Z-e2dc71/000000.json"
 
 
 def emitted_metrics(
-    detail: MetricsDetail, functions: int = 1, calls_per_function: int = 1, *, extension: bool = False
+    detail: MetricsDetail,
+    functions: int = 1,
+    calls_per_function: int = 1,
+    *,
+    extension: bool = False,
+    variants: Sequence[PipelineVariant] = DEFAULT_VARIANTS,
 ) -> set[MetricIdentity]:
     """Every distinct metric (name and dimension values) the functions emit over a month: the reporter's
     for windows with `functions` functions each making `calls_per_function` kinds of call (a cold start
-    among them), the generator's and the pipeline's own. `extension`: the functions run a Lambda
-    extension, so their new-style traces carry `aws:extensionOverhead`."""
-    figures = _sample_window(functions, calls_per_function, extension=extension, cold=True)
+    among them) in each pipeline twin of `variants`, the generator's and each twin's own. `extension`: the
+    functions run a Lambda extension, so their new-style traces carry `aws:extensionOverhead`."""
+    figures = _sample_window(functions, calls_per_function, extension=extension, cold=True, variants=variants)
     lines = [*window_emf_lines(figures, "TraceCanary", STACK, detail), *_generator_lines(detail)]
-    lines += [_pipeline_line(detail), _run_line(detail)]
+    lines += [*(_pipeline_line(detail, variant) for variant in variants), _run_line(detail)]
     return declared_metrics(lines)
 
 
@@ -39,8 +47,9 @@ def count_custom_metrics(
     calls_per_function: int = 1,
     *,
     extension: bool = False,
+    variants: Sequence[PipelineVariant] = DEFAULT_VARIANTS,
 ) -> int:
-    return len(emitted_metrics(detail, functions, calls_per_function, extension=extension))
+    return len(emitted_metrics(detail, functions, calls_per_function, extension=extension, variants=variants))
 
 
 def record_bytes(detail: MetricsDetail) -> RecordBytes:
@@ -76,9 +85,15 @@ def _size(line: dict[str, Any]) -> int:
 
 
 def _sample_window(
-    functions: int, calls_per_function: int, *, extension: bool = False, cold: bool = False
+    functions: int,
+    calls_per_function: int,
+    *,
+    extension: bool = False,
+    cold: bool = False,
+    variants: Sequence[PipelineVariant] = DEFAULT_VARIANTS,
 ) -> WindowFigures:
-    """One object, traced through `functions` invocations with their calls, durations as X-Ray gives them."""
+    """One object, traced through `functions` invocations with their calls, durations as X-Ray gives them,
+    in each twin of `variants` (the twins' functions are named apart, so their metrics are)."""
     start = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
     figures = WindowFigures(
         Window(start, start + timedelta(minutes=5)),
@@ -88,7 +103,7 @@ def _sample_window(
         xray_api_calls=1,
     )
     figures.transactions.append(TransactionFigure(KEY, TRACE_ID, "complete", 412.345, 87.654, 35.123))
-    for function in range(functions):
+    for variant, function in itertools.product(variants, range(functions)):
         calls = [
             {
                 "service": "DynamoDB" if call == 0 else f"Service{call}",
@@ -104,7 +119,7 @@ def _sample_window(
         figures.add_invocation(
             {
                 "trace_id": TRACE_ID,
-                "function": f"{STACK}-pipeline" + (f"-{function}" if function else ""),
+                "function": function_name(STACK, variant) + (f"-{function}" if function else ""),
                 "format": "v2",
                 "cold_start": cold,
                 "init_ms": 186.012 if cold else None,
@@ -147,18 +162,28 @@ def _generator_lines(detail: MetricsDetail) -> list[dict[str, Any]]:
     )
 
 
-def _pipeline_line(detail: MetricsDetail) -> dict[str, Any]:
+def _pipeline_line(
+    detail: MetricsDetail, variant: PipelineVariant = PipelineVariant.POWERTOOLS
+) -> dict[str, Any]:
     from pipeline.metrics import event_record_line
     from pipeline.processor import EventOutcome
     from pipeline.settings import PipelineSettings
 
     settings = PipelineSettings(
-        items_table_name="items", pipeline_name=STACK, service_name="pipeline", metrics_detail=detail
+        items_table_name="items",
+        pipeline_name=STACK,
+        service_name=variant.function_suffix,  # each twin's POWERTOOLS_SERVICE_NAME in template.yaml
+        metrics_detail=detail,
     )
     return event_record_line(EventOutcome(total=1, written=[KEY]), settings, TRACE_ID, timestamp_ms=0)
 
 
-def count_alarms(template: dict[str, Any]) -> int:
+def count_alarms(template: dict[str, Any], parameters: Mapping[str, str]) -> int:
+    """The alarms a stack with these parameter values has (a conditional alarm only where it holds)."""
+    from demo.alarm_preview import is_deployed
+
     return sum(
-        1 for resource in template["Resources"].values() if resource["Type"] == "AWS::CloudWatch::Alarm"
+        1
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and is_deployed(template, resource, parameters)
     )

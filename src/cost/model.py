@@ -49,6 +49,9 @@ class Deployment:
     dashboards: int = 1
     kms_keys: int = 1
     metrics_detail: str = "standard"
+    # The pipeline twins (PipelineVariants): the objects are split between them, so invocations, traces and
+    # log volume stay the same; each twin adds its metrics and alarms (counted from what it emits).
+    pipeline_variants: tuple[str, ...] = ("powertools",)
     custom_metrics: int = 7
     extension: bool = False  # the pipeline runs a Lambda extension (its traces carry aws:extensionOverhead)
     record_bytes: RecordBytes = RecordBytes(

@@ -109,10 +109,20 @@ def alarm_specs(template: Mapping[str, Any], substitutions: Mapping[str, str]) -
         if resource["Type"] != "AWS::CloudWatch::Alarm":
             continue
         try:
+            if "Condition" in resource and not resolve.condition(resource["Condition"]):
+                continue  # not deployed with these parameters (e.g. the OpenTelemetry twin's alarms)
             specs.append(_spec(logical_id, resource.get("Properties", {}), resolve))
         except (ValueError, TypeError, KeyError) as error:
             raise UserError(f"template.yaml: alarm {logical_id}: {_reason(error)}") from None
     return specs
+
+
+def is_deployed(
+    template: Mapping[str, Any], resource: Mapping[str, Any], parameters: Mapping[str, str]
+) -> bool:
+    """Whether the resource is in a stack of these parameter values (the defaults for the rest): it has no
+    Condition, or its Condition holds."""
+    return "Condition" not in resource or _Resolver(template, parameters).condition(resource["Condition"])
 
 
 def _spec(logical_id: str, properties: Mapping[str, Any], resolve: "_Resolver") -> AlarmSpec:
@@ -184,7 +194,7 @@ class _Resolver:
             return self._mappings[mapping][first][second]
         if function == "Fn::If":
             condition, if_true, if_false = argument
-            return self(if_true if self._condition(condition) else if_false)
+            return self(if_true if self.condition(condition) else if_false)
         if function.startswith("Fn::") or function == "Condition":
             raise ValueError(f"{function} is not something the preview can resolve")
         return value
@@ -198,13 +208,14 @@ class _Resolver:
             return self._defaults[name]
         raise ValueError(f"no value for Ref {name}")
 
-    def _condition(self, name: str) -> bool:
+    def condition(self, name: str) -> bool:
+        """A condition of the template's `Conditions`, on these parameter values."""
         return self._truth(self._conditions[name])
 
     def _truth(self, expression: Any) -> bool:
         [(function, argument)] = expression.items()
         if function == "Condition":
-            return self._condition(str(argument))
+            return self.condition(str(argument))
         if function == "Fn::Equals":
             left, right = (str(self(part)) for part in argument)
             return left == right

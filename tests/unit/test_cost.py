@@ -5,6 +5,7 @@ import pytest
 from cli.main import main
 from common.emf import METRIC_PLAN, MetricsDetail
 from common.errors import UserError
+from common.variants import PipelineVariant
 from cost.cli import deployment_for, parameter_overrides
 from cost.metrics_count import count_custom_metrics, emitted_metrics
 from cost.model import Deployment, load_prices, monthly_cost, reporter_trace_calls, synthetics_canary_cost
@@ -155,3 +156,38 @@ def test_cost_names_the_calls_of_the_chosen_source(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "reading through transaction-search: StartTraceRetrieval 8,760, ListRetrievedTraces 26,280" in out
     assert "BatchGetTraces" not in out
+
+
+def test_the_opentelemetry_twin_adds_its_metrics_and_alarms_counted_from_what_it_emits(
+    tmp_path: Path,
+) -> None:
+    template = PROJECT_ROOT / "template.yaml"
+    alone = deployment_for(template, PROJECT_ROOT / "samconfig.toml", "default")
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text(
+        '[twins.deploy.parameters]\nparameter_overrides = "PipelineVariants=powertools,opentelemetry"\n'
+    )
+    twins = deployment_for(template, samconfig, "twins")
+    assert twins.pipeline_variants == ("powertools", "opentelemetry")
+    per_function_alarms = 4  # dwell time, init duration, PutItem latency, function errors
+    assert twins.alarms == alone.alarms + per_function_alarms
+    # Each per-function metric once more, under the twin's FunctionName.
+    emitted = emitted_metrics(STANDARD, variants=(PipelineVariant.POWERTOOLS, PipelineVariant.OPENTELEMETRY))
+    otel = {
+        name for name, dimensions in emitted if ("FunctionName", "tracecanary-pipeline-otel") in dimensions
+    }
+    assert otel == {"DwellTime", "InitDuration", "CallLatency", "FunctionErrors"}
+    assert twins.custom_metrics == alone.custom_metrics + len(otel)
+    # The objects are shared, so what scales with them does not change.
+    assert twins.objects_per_run == alone.objects_per_run
+    by_item = {line.item: line.monthly for line in monthly_cost(twins, load_prices())}
+    by_item_alone = {line.item: line.monthly for line in monthly_cost(alone, load_prices())}
+    changed = {item for item in by_item if by_item[item] != by_item_alone.get(item)}
+    assert all("metrics" in item or "alarms" in item for item in changed), changed
+
+
+def test_the_variants_option_is_checked_against_the_template(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--variants", "opentelemetry"]) == 2
+    assert "--variants: opentelemetry is not one the template takes" in capsys.readouterr().err
+    assert main(["cost", "--variants", "powertools,opentelemetry"]) == 0
+    assert "2 pipeline twins (powertools, opentelemetry)" in capsys.readouterr().out
