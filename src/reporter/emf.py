@@ -69,6 +69,7 @@ def _transaction_values(transaction: TransactionFigure) -> dict[str, Any]:
         "key": transaction.key,
         "trace_id": transaction.trace_id,
         "verdict": transaction.verdict,
+        "variant": transaction.variant,
         "missing": "; ".join(transaction.missing) or None,
         "EndToEndLatency": transaction.end_to_end_ms,
         "S3NotificationLatency": transaction.s3_notification_ms,

@@ -23,6 +23,7 @@ class TransactionFigure:
     s3_notification_ms: float | None = None
     put_object_ms: float | None = None
     missing: tuple[str, ...] = ()
+    variant: str | None = None  # the pipeline twin the object was sent to
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from common.variants import PipelineVariant
 from generator.manifest import ManifestRecord, Outcome
 from reporter.figures import TransactionFigure, WindowFigures
 from reporter.windows import Window
@@ -33,6 +34,7 @@ class ObjectVerdict:
     trace_id: str
     verdict: Verdict
     missing: tuple[str, ...] = ()  # what kept it from complete, for the log line
+    variant: str = PipelineVariant.POWERTOOLS.value  # the pipeline twin it was sent to
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,17 @@ class Reconciliation:
     verdicts: list[ObjectVerdict]
     figures: WindowFigures
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, variant: str | None = None) -> dict[str, int]:
+        """Objects by verdict, of one pipeline twin's or of all."""
         counts = dict.fromkeys((verdict.value for verdict in Verdict), 0)
         for verdict in self.verdicts:
-            counts[verdict.verdict.value] += 1
+            if variant is None or verdict.variant == variant:
+                counts[verdict.verdict.value] += 1
         return counts
+
+    def variants(self) -> list[str]:
+        """The pipeline twins the window's objects went to, in the order first met."""
+        return list(dict.fromkeys(verdict.variant for verdict in self.verdicts))
 
 
 def reconcile(
@@ -78,6 +86,7 @@ def reconcile(
                 s3_notification_ms=transaction.s3_notification_ms if transaction else None,
                 put_object_ms=transaction.put_object_ms if transaction else None,
                 missing=verdict.missing,
+                variant=record.variant.value,
             )
         )
         if transaction is not None:
@@ -100,7 +109,7 @@ def _judge(
     source: str,
 ) -> ObjectVerdict:
     def verdict(kind: Verdict, *missing: str) -> ObjectVerdict:
-        return ObjectVerdict(record.key, record.trace_id, kind, missing)
+        return ObjectVerdict(record.key, record.trace_id, kind, missing, record.variant.value)
 
     if record.outcome is not Outcome.SENT:
         return verdict(Verdict.LOST, f"upload {record.outcome.value}: {record.error or 'no reason recorded'}")

@@ -186,6 +186,7 @@ class Reporter:
                         "window": report.window.label(),
                         "key": verdict.key,
                         "trace_id": verdict.trace_id,
+                        "variant": verdict.variant,
                         "missing": list(verdict.missing),
                     },
                 )
@@ -207,6 +208,10 @@ def window_summary(report: WindowReport) -> dict[str, Any]:
         "window_end": report.window.end.isoformat(),
         "generated": figures.generated,
         **report.reconciliation.counts(),
+        # Side by side where the run went to twins: each one's objects by verdict.
+        "by_variant": {
+            variant: report.reconciliation.counts(variant) for variant in report.reconciliation.variants()
+        },
         "success_rate": figures.success_rate,
         "untraced_share": figures.untraced_share,
         "trace_source": report.trace_source,

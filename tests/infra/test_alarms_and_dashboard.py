@@ -45,8 +45,16 @@ def emitted_lines(detail: MetricsDetail) -> list[dict[str, Any]]:
     figures = WindowFigures(Window(start, start + timedelta(minutes=5)), generated=2, complete=1, lost=1)
     trace_id = "1-6745a1b0-0123456789abcdef01234567"
     figures.transactions += [
-        TransactionFigure("synthetic/a", trace_id, "complete", 300.0, 90.0, 30.0),
-        TransactionFigure("synthetic/b", trace_id, "lost", missing=("no item in the table",)),
+        TransactionFigure(
+            "synthetic/powertools/a", trace_id, "complete", 300.0, 90.0, 30.0, variant="powertools"
+        ),
+        TransactionFigure(
+            "synthetic/opentelemetry/b",
+            trace_id,
+            "lost",
+            missing=("no item in the table",),
+            variant="opentelemetry",
+        ),
     ]
     call = {"service": "DynamoDB", "operation": "PutItem", "duration_ms": 12.0}
     figures.add_invocation(

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from common.variants import PipelineVariant
 from generator.manifest import Outcome
 from reporter.reconcile import Verdict, reconcile
 from reporter.windows import Window
@@ -146,3 +147,24 @@ def test_a_trace_still_in_progress_is_incomplete() -> None:
     result = run([transaction(T0, "synthetic/a", in_progress=True)], {"synthetic/a"})
     assert result.verdicts[0].verdict is Verdict.INCOMPLETE
     assert result.counts() == {"complete": 0, "lost": 0, "error": 0, "incomplete": 1, "untraced": 0}
+
+
+def test_each_twins_objects_are_counted_apart_and_keep_their_variant() -> None:
+    first = transaction(T0, "synthetic/powertools/a")
+    twin_record, twin_segments = transaction(T0 + 1, "synthetic/opentelemetry/b")
+    twin = (dataclasses.replace(twin_record, variant=PipelineVariant.OPENTELEMETRY), twin_segments)
+    lost_record, lost_segments = transaction(T0 + 2, "synthetic/opentelemetry/c")
+    lost = (dataclasses.replace(lost_record, variant=PipelineVariant.OPENTELEMETRY), lost_segments)
+    result = run([first, twin, lost], {"synthetic/powertools/a", "synthetic/opentelemetry/b"})
+    assert result.variants() == ["powertools", "opentelemetry"]
+    assert result.counts("powertools")["complete"] == 1
+    assert (result.counts("opentelemetry")["complete"], result.counts("opentelemetry")["lost"]) == (1, 1)
+    assert result.counts() == {
+        name: result.counts("powertools")[name] + result.counts("opentelemetry")[name]
+        for name in result.counts()
+    }
+    assert [(figure.key, figure.variant) for figure in result.figures.transactions] == [
+        ("synthetic/powertools/a", "powertools"),
+        ("synthetic/opentelemetry/b", "opentelemetry"),
+        ("synthetic/opentelemetry/c", "opentelemetry"),
+    ]
