@@ -235,10 +235,10 @@ def metric_plan_notes(deployment: Any, prices: dict[str, Any]) -> list[str]:
     if len(twins) > 1:
         alone = len(emitted_metrics(detail, extension=deployment.extension))
         notes.append(
-            f"the twins share the run's objects (each object goes to one), so invocations, traces and logs "
-            f"stay those of one pipeline; the twins add {deployment.custom_metrics - alone} metrics and their "
-            "own alarms (counted above); the OpenTelemetry layer is Lambda code storage, which costs nothing "
-            "up to 75 GB a region."
+            "the twins share the run's objects (each object goes to one), so invocations, traces and logs "
+            f"stay those of one pipeline; the twins add {deployment.custom_metrics - alone} metrics and "
+            "their own alarms (counted above); the OpenTelemetry layer is Lambda code storage, which costs "
+            "nothing up to 75 GB a region."
         )
     if detail is MetricsDetail.STANDARD:
         notes.append(
