@@ -59,7 +59,8 @@ def translate(template: dict[str, Any], region: str = "us-east-1") -> dict[str, 
     for resource in packaged["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function" and "CodeUri" in resource.get("Properties", {}):
             resource["Properties"]["CodeUri"] = "s3://tracecanary-artifacts/code.zip"
-        if resource["Type"] == "AWS::Serverless::LayerVersion" and "ContentUri" in resource.get("Properties", {}):
+        is_layer = resource["Type"] == "AWS::Serverless::LayerVersion"
+        if is_layer and "ContentUri" in resource.get("Properties", {}):
             resource["Properties"]["ContentUri"] = "s3://tracecanary-artifacts/layer.zip"
 
     class _NoManagedPolicies:
