@@ -2,11 +2,15 @@
 
 import argparse
 import dataclasses
+import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from common.emf import MetricsDetail
+from common.errors import UserError
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, parse_variants
 from demo.runtime_config import DEFAULT_TRACE_FORMAT, TRACE_FORMATS
 
 
@@ -77,6 +81,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="how the reporter reads traces (the template's TraceSource; default auto: it asks the account)",
     )
     parser.add_argument(
+        "--variants",
+        type=_variants,
+        default=DEFAULT_VARIANTS,
+        metavar="VARIANTS",
+        help="the pipeline twins to run, as the template parameter PipelineVariants: powertools (default) "
+        "or powertools,opentelemetry (the OpenTelemetry twin beside it, each object to one of them in turn, "
+        "and a table that puts the two side by side)",
+    )
+    parser.add_argument(
         "--metrics-detail",
         choices=[detail.value for detail in MetricsDetail],
         default=None,
@@ -108,6 +121,13 @@ def run_local_stack(args: argparse.Namespace) -> int:
 
     serve_local_stack(args.host, args.port, args.container_host, args.env_file, sys.stdout)
     return 0
+
+
+def _variants(text: str) -> tuple[PipelineVariant, ...]:
+    try:
+        return parse_variants(text)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -145,10 +165,10 @@ def _non_negative_milliseconds(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.errors import UserError
     from demo.loop import DemoOptions, run_demo
     from demo.runtime_config import parse_faults
     from demo.summary import build_summary, not_complete, render, write_summary
+    from demo.twins import twins_section
 
     try:
         parse_faults(args.inject, seed=args.seed)
@@ -157,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
     from demo.lambda_package import check_left_out
 
     package_without = tuple(check_left_out(name) for name in args.package_without)  # a bad name: one line
-    detail = {} if args.metrics_detail is None else {"metrics_detail": MetricsDetail(args.metrics_detail)}
+    detail: dict[str, Any] = (
+        {} if args.metrics_detail is None else {"metrics_detail": MetricsDetail(args.metrics_detail)}
+    )
     options = DemoOptions(
         count=args.count,
         rate=args.rate,
@@ -172,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         transaction_search=args.transaction_search,
         indexing_percent=args.indexing_percent,
         trace_source=args.trace_source,
+        variants=args.variants,
         **detail,
     )
     demo = run_demo(options, sys.stdout)
@@ -190,6 +213,12 @@ def run(args: argparse.Namespace) -> int:
         function_records=demo.function_records,
     )
     print(render(summary, alarms))
+    if len(options.variants) > 1:
+        traces = json.loads((options.output_dir / "traces.json").read_text())
+        summary["twins"], lines = twins_section(
+            demo.emf, traces, demo.stack.stack_name, options.variants, options.concurrency
+        )
+        print("\n".join(lines))
     write_summary(summary, args.output_dir / "summary.json")
     first = demo.trace_ids[0] if demo.trace_ids else "TRACE_ID"
     print(

@@ -20,11 +20,13 @@ from typing import Any, TextIO
 import boto3
 
 from common.emf import MetricsDetail
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, function_name
 from demo.lambda_runtime import DirectoryLogSink, local_lambda
 from demo.local_stack import LocalStack, create_local_stack
 from demo.moto_server import moto_server
 from demo.runtime_config import DEFAULT_TRACE_FORMAT, FunctionConfig, TraceFormat, parse_faults
 from demo.s3_router import S3NotificationRouter
+from demo.twins import HANDLERS, LAYERS, notified_variant
 from demo.xray_daemon import xray_daemon
 
 PERIOD = timedelta(minutes=1)  # the demo's reporting windows
@@ -54,6 +56,7 @@ class DemoOptions:
     transaction_search: bool = False  # the account sends its spans to CloudWatch Transaction Search
     indexing_percent: float = 1.0  # of a Transaction Search account: the share BatchGetTraces finds
     trace_source: str = "auto"  # the reporter's TRACE_SOURCE
+    variants: tuple[PipelineVariant, ...] = DEFAULT_VARIANTS  # the pipeline twins (PipelineVariants)
 
 
 @dataclass
@@ -88,7 +91,8 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
         print(_account_description(options), file=out)
         print(_lambda_description(options), file=out)
         functions = function_configs(options, stack, aws.environment())
-        pipeline, generator, reporter = functions
+        *pipelines, generator, reporter = functions
+        twins = dict(zip(options.variants, pipelines, strict=True))
         for old in (options.output_dir / "logs").glob("*.log"):
             old.unlink()  # each run's logs are its own: the sink appends
         logs = DirectoryLogSink(options.output_dir / "logs")
@@ -99,12 +103,13 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
                     boto3.client("sqs"),
                     stack.notifications_queue_url,
                     aws.trace_headers,
-                    lambda event, header: runtime.invoke_async(pipeline.name, event, header),
+                    lambda event, header: _notify_twin(runtime, twins, stack, event, header),
                 ).start()
                 started = datetime.now(UTC)
                 print(
                     f"generator: {options.count} objects at {options.rate:g}/s ({options.arrival}, seed "
-                    f"{options.seed}) -> pipeline on up to {options.concurrency} execution environments",
+                    f"{options.seed}) -> {_twins_description(options)} on up to {options.concurrency} "
+                    "execution environments each",
                     file=out,
                     flush=True,
                 )
@@ -124,7 +129,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
         run = DemoRun(options, stack, windows, emf, reporter_logs, stats, aws.endpoint_url, daemon_address)
         run.trace_ids = _save_traces(stack, options.output_dir / "traces.json")
     generator_records, _ = _printed_json(logs.path(generator.name))
-    pipeline_records, _ = _printed_json(logs.path(pipeline.name))
+    pipeline_records = [record for twin in pipelines for record in _printed_json(logs.path(twin.name))[0]]
     run.function_records = [*generator_records, *pipeline_records]
     _save_emf([*generator_records, *pipeline_records, *emf], options.output_dir / "emf.jsonl")
     return run
@@ -166,8 +171,28 @@ def _lambda_description(options: DemoOptions) -> str:
     return described
 
 
+def _twins_description(options: DemoOptions) -> str:
+    if len(options.variants) == 1:
+        return "pipeline"
+    return f"pipeline twins {' and '.join(options.variants)} in turn"
+
+
+def _notify_twin(
+    runtime: Any,
+    twins: dict[PipelineVariant, FunctionConfig],
+    stack: LocalStack,
+    event: Any,
+    header: str | None,
+) -> None:
+    """As S3 notifies only the function whose filter the key matches (the stack's prefixes)."""
+    variant = notified_variant(event, stack.synthetic_prefix)
+    if variant in twins:
+        runtime.invoke_async(twins[variant].name, event, header)
+
+
 def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str]) -> list[FunctionConfig]:
-    """The template's three functions, configured as template.yaml configures them, pointed at moto."""
+    """The template's functions, configured as template.yaml configures them, pointed at moto: a pipeline
+    twin for each of `options.variants`, then the generator and the reporter."""
     span = options.count / options.rate if options.arrival != "burst" else 0.0
     shared = {
         **aws,
@@ -175,17 +200,25 @@ def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str
         "POWERTOOLS_METRICS_NAMESPACE": "TraceCanary",
         "METRICS_DETAIL": options.metrics_detail.value,  # as the template's Globals set it
     }
-    pipeline = FunctionConfig(
-        name=f"{stack.stack_name}-pipeline",
-        handler="handlers.pipeline.lambda_handler",
-        environment={**shared, **stack.pipeline_environment()},
-        concurrency=options.concurrency,
-        on_failure_queue_url=stack.failure_queue_url,
-        faults=parse_faults(options.inject, seed=options.seed),
-        trace_format=options.lambda_trace_format,
-        extension_overhead_ms=options.extension_overhead_ms,
-        package_without=options.package_without,
-    )
+    pipelines = [
+        FunctionConfig(
+            name=function_name(stack.stack_name, variant),
+            handler=HANDLERS[variant],
+            environment={
+                **shared,
+                **stack.pipeline_environment(),
+                "POWERTOOLS_SERVICE_NAME": variant.function_suffix,  # as template.yaml names each twin's
+            },
+            concurrency=options.concurrency,
+            on_failure_queue_url=stack.failure_queue_url,
+            faults=parse_faults(options.inject, seed=options.seed),
+            trace_format=options.lambda_trace_format,
+            extension_overhead_ms=options.extension_overhead_ms,
+            package_without=options.package_without,
+            layers=LAYERS[variant],
+        )
+        for variant in options.variants
+    ]
     generator = FunctionConfig(
         name=f"{stack.stack_name}-generator",
         handler="handlers.generator.lambda_handler",
@@ -199,6 +232,7 @@ def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str
             "GENERATOR_SEED": str(options.seed),
             "GENERATOR_SEGMENT_NAME": f"{stack.stack_name}-generator",
             "MANIFEST_TABLE": stack.tables["ManifestTable"],
+            "PIPELINE_VARIANTS": ",".join(options.variants),
         },
         concurrency=1,
         timeout_seconds=span + 60,
@@ -223,7 +257,7 @@ def function_configs(options: DemoOptions, stack: LocalStack, aws: dict[str, str
         max_retry_attempts=0,
         trace_format=options.lambda_trace_format,
     )
-    return [pipeline, generator, reporter]
+    return [*pipelines, generator, reporter]
 
 
 def _drain(runtime: Any) -> None:

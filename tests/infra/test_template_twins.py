@@ -4,16 +4,13 @@ pipeline on the same bucket with a notification filter of its own, as the genera
 from typing import Any
 
 from common.variants import DEFAULT_VARIANTS, PipelineVariant, parse_variants, variant_prefix
+from demo.twins import HANDLERS, LAYERS
 from tests.conftest import PROJECT_ROOT
 
 TWIN = "DeployOpenTelemetryTwin"
 FUNCTIONS = {
     PipelineVariant.POWERTOOLS: "PipelineFunction",
     PipelineVariant.OPENTELEMETRY: "PipelineOtelFunction",
-}
-HANDLERS = {
-    PipelineVariant.POWERTOOLS: "handlers.pipeline.lambda_handler",
-    PipelineVariant.OPENTELEMETRY: "handlers.pipeline_otel.lambda_handler",
 }
 
 
@@ -79,7 +76,7 @@ def test_the_twin_runs_its_handler_with_its_layer_on_the_functions_architecture(
 ) -> None:
     resources = template["Resources"]
     for variant, function in FUNCTIONS.items():
-        assert resources[function]["Properties"]["Handler"] == HANDLERS[variant]
+        assert resources[function]["Properties"]["Handler"] == HANDLERS[variant]  # what the demo runs
         assert resources[function]["Properties"]["FunctionName"] == {
             "Fn::Sub": f"${{AWS::StackName}}-{variant.function_suffix}"
         }
@@ -91,6 +88,7 @@ def test_the_twin_runs_its_handler_with_its_layer_on_the_functions_architecture(
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
     content = PROJECT_ROOT / layer["Properties"]["ContentUri"]
+    assert LAYERS[PipelineVariant.OPENTELEMETRY] == (content.resolve(),)  # the layer the demo builds
     assert (content / "requirements.txt").is_file()
     assert "aws-opentelemetry-distro==" in (content / "requirements.txt").read_text()
 

@@ -42,3 +42,22 @@ def test_the_chosen_format_is_every_functions_and_the_extension_the_pipelines(
         0.0,
         0.0,
     )
+
+
+def test_each_twin_is_a_function_as_the_template_has_it_and_the_generator_sends_to_both() -> None:
+    from common.variants import PipelineVariant
+
+    both = (PipelineVariant.POWERTOOLS, PipelineVariant.OPENTELEMETRY)
+    *twins, generator, _ = function_configs(DemoOptions(variants=both), STACK, {})
+    assert [(twin.name, twin.handler) for twin in twins] == [
+        ("tracecanary-demo-pipeline", "handlers.pipeline.lambda_handler"),
+        ("tracecanary-demo-pipeline-otel", "handlers.pipeline_otel.lambda_handler"),
+    ]
+    powertools, otel = twins
+    assert powertools.layers == ()
+    assert [layer.name for layer in otel.layers] == ["opentelemetry"]
+    assert [twin.environment["POWERTOOLS_SERVICE_NAME"] for twin in twins] == ["pipeline", "pipeline-otel"]
+    assert otel.on_failure_queue_url == powertools.on_failure_queue_url == "q"
+    assert generator.environment["PIPELINE_VARIANTS"] == "powertools,opentelemetry"
+    _, generator_alone, _ = function_configs(DemoOptions(), STACK, {})
+    assert generator_alone.environment["PIPELINE_VARIANTS"] == "powertools"
