@@ -19,6 +19,7 @@ def sam_env_vars(stack: LocalStack, endpoint_for_containers: str) -> dict[str, A
     return {
         "Parameters": {"AWS_ENDPOINT_URL": endpoint_for_containers, "PIPELINE_NAME": stack.stack_name},
         "PipelineFunction": {"ITEMS_TABLE_NAME": stack.items_table},
+        "PipelineOtelFunction": {"ITEMS_TABLE_NAME": stack.items_table},  # the twin, where built
         "GeneratorFunction": {
             "INCOMING_BUCKET": stack.bucket,
             "MANIFEST_TABLE": stack.tables["ManifestTable"],

@@ -23,3 +23,9 @@ def test_every_variable_in_the_env_file_is_declared_in_the_template() -> None:
         declared = shared | set(template["Resources"][function]["Properties"]["Environment"]["Variables"])
         assert set(variables) <= declared, function
     assert env["Parameters"]["AWS_ENDPOINT_URL"] == "http://host.docker.internal:4566"
+    functions = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(env) - {"Parameters"} == functions  # the twin's too
