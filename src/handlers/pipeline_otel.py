@@ -5,37 +5,20 @@ export to Lambda's X-Ray endpoint are `instrumentation.otel`'s. Its packages com
 (`layers/opentelemetry/`), not from the function's own package.
 """
 
-from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 
 from instrumentation.otel import LambdaTracing
+from pipeline.environment import item_store, settings
 from pipeline.invocation import handle_event
-from pipeline.items import DynamoDbItemStore, ItemStore
-from pipeline.settings import PipelineSettings, load_pipeline_settings
 
 logger = Logger()
 # At import, so Init pays for it (as Powertools' Tracer patches botocore at import): every botocore call
 # from now on is a CLIENT span. Looked up per invocation, so a test can put its own in place.
 tracing = LambdaTracing.for_lambda()
 tracing.instrument()
-
-
-@cache
-def settings() -> PipelineSettings:
-    """Checked once per execution environment, without pydantic (see handlers.pipeline)."""
-    return load_pipeline_settings()
-
-
-@cache
-def item_store() -> ItemStore:
-    """The client is built once per execution environment."""
-    client = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3}))
-    return DynamoDbItemStore(client, settings().items_table_name)
 
 
 @logger.inject_lambda_context
