@@ -4,7 +4,6 @@ import base64
 import hashlib
 import json
 import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -22,6 +21,7 @@ from generator.runner import execute
 from generator.segments import TRACE_HEADER_PATTERN
 from generator.sinks import DAEMON_HEADER, DaemonSink, XRayApiSink
 from generator.uploader import S3ObjectStore
+from tests.fresh_process import run_fresh
 
 from .generator_support import (
     BUCKET,
@@ -166,16 +166,8 @@ def test_xray_sdk_patching_does_not_overwrite_the_per_object_header(
     script = tmp_path / "patched.py"
     script.write_text(PATCHED_SCRIPT)
     env = {**local_aws.environment(), "PYTHONPATH": str(PROJECT_ROOT / "src"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, str(script), BUCKET],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    printed = run_fresh([sys.executable, str(script), BUCKET], env)
+    result = json.loads(printed.strip().splitlines()[-1])
     plain, traced = result["wire"]
     assert plain.startswith(f"Root={result['sdk_trace']}")  # the patch is really active
     assert traced == "Root=1-6b06d674-55240469c4e0ff4e2a403f43;Parent=ee4a152b3850bf6d;Sampled=1"

@@ -1,7 +1,6 @@
 """The project's own package, as `sam build` makes it from `CodeUri: src/`, and the runtime that runs it:
 built with pip for Lambda's platform (the first time), then found in the cache."""
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from demo.lambda_bootstrap import read_layers
 from demo.lambda_package import PackageRequest, machine_architecture
 from demo.runtime_config import CODE_ROOT, FunctionConfig
 from demo.runtime_python import RUNTIME_CLIENT_VERSION, FunctionPackages
+from tests.fresh_process import run_fresh
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +127,8 @@ def test_the_twin_imports_from_its_package_and_its_layer_in_the_runtimes_interpr
         "AWS_REGION": "us-east-1",
         "LAMBDA_TASK_ROOT": str(task_root),
     }
-    completed = subprocess.run(
-        [str(runtime.interpreter), "-I", "-S", "-B", "-c", PROBE, str(runtime.directory), str(task_root)],
-        env=environment,
-        cwd=task_root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    handler, sdk, wrapt, xray_sdk = completed.stdout.split()
+    argv = [str(runtime.interpreter), "-I", "-S", "-B", "-c", PROBE, str(runtime.directory), str(task_root)]
+    handler, sdk, wrapt, xray_sdk = run_fresh(argv, environment, cwd=task_root).split()
     [layer] = read_layers(str(runtime.directory))
     assert Path(handler).is_relative_to(task_root)
     assert Path(sdk).is_relative_to(Path(layer) / "python")

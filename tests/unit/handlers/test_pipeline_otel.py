@@ -7,7 +7,6 @@ instrumentation makes its CLIENT span as it would against DynamoDB, without a ne
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from instrumentation.otel import LambdaTracing, daemon_address, lambda_resource,
 from pipeline.items import DynamoDbItemStore
 from pipeline.processor import RecordsFailedError
 from tests.conftest import PROJECT_ROOT, CurrentStdout, load_event
+from tests.fresh_process import run_fresh
 
 FUNCTION = "tracecanary-pipeline-otel"
 REQUEST_ID = "6f1c3f0e-2b5e-4a8c-9d0e-1f2a3b4c5d6e"
@@ -373,15 +373,7 @@ def test_the_twins_cold_path_loads_botocores_instrumentation_only_and_no_x_ray_s
         "POWERTOOLS_SERVICE_NAME": "pipeline",
         **LAMBDA_VARIABLES,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    xray_and_pydantic, instrumentations = result.stdout.strip().splitlines()[-2:]
+    printed = run_fresh([sys.executable, "-c", PROBE], environment)
+    xray_and_pydantic, instrumentations = printed.strip().splitlines()[-2:]
     assert xray_and_pydantic == "[]"
     assert instrumentations == "['botocore']"

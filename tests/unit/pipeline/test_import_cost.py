@@ -1,12 +1,12 @@
 """The pipeline's cold start stays free of pydantic, whose import and first models cost ~80 ms CPU."""
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tests.fresh_process import run_fresh
 
 # Imports the handler as Lambda does, builds its settings and client as the first call does, and prints every
 # pydantic module that got loaded (any name under pydantic, pydantic_core, ...).
@@ -39,13 +39,5 @@ def test_the_pipeline_cold_path_loads_no_pydantic(trace_disabled: str) -> None:
         # With tracing on, the Tracer patches every library X-Ray knows (patch_all): that import path too.
         "POWERTOOLS_TRACE_DISABLED": trace_disabled,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    printed = run_fresh([sys.executable, "-c", PROBE], environment)
+    assert printed.strip().splitlines()[-1] == "[]"
