@@ -1,8 +1,9 @@
 """The generator function's settings, one environment variable each, validated once at cold start."""
 
+from collections.abc import Callable
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from common.emf import MetricsDetail
 from common.errors import UserError
@@ -51,20 +52,13 @@ class GeneratorSettings(EnvSettings):
     def _arrival_any_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("sizes")
+    @field_validator("sizes", "pipeline_variants")
     @classmethod
-    def _sizes_parse(cls, value: str) -> str:
+    def _parses(cls, value: str, info: ValidationInfo) -> str:
+        """The text is kept as given; its parser's error is the variable's."""
+        parse: Callable[[str], object] = parse_mix if info.field_name == "sizes" else parse_variants
         try:
-            parse_mix(value)
-        except UserError as error:
-            raise ValueError(str(error)) from None
-        return value
-
-    @field_validator("pipeline_variants")
-    @classmethod
-    def _variants_parse(cls, value: str) -> str:
-        try:
-            parse_variants(value)
+            parse(value)
         except UserError as error:
             raise ValueError(str(error)) from None
         return value
