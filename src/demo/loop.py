@@ -109,7 +109,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoRun:
                 print(
                     f"generator: {options.count} objects at {options.rate:g}/s ({options.arrival}, seed "
                     f"{options.seed}) -> {_twins_description(options)} on up to {options.concurrency} "
-                    "execution environments each",
+                    f"execution environments{' each' if len(options.variants) > 1 else ''}",
                     file=out,
                     flush=True,
                 )
