@@ -92,7 +92,8 @@ class AlarmResult:
         offset = _minutes(at - self.origin)
         sign = "-" if offset < 0 else "+"
         text = f"{sign}{abs(offset) // 60}:{abs(offset) % 60:02d}"
-        if self.stop is not None and at >= self.stop:
+        # A change at the stop's own minute was evaluated on what came before the stop.
+        if self.stop is not None and at > self.stop:
             text += f" ({_minutes(at - self.stop)} min after the stop)"
         return text
 

@@ -96,6 +96,14 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="which figures become CloudWatch metrics, as the template parameter MetricsDetail "
         "(default: the template's, standard); the rest stay plain fields of the EMF lines",
     )
+    parser.add_argument(
+        "--stop",
+        choices=("generator", "reporter"),
+        default=None,
+        help="the one named stops after the run's window: the alarm preview goes on past the real run as "
+        "a deployed stack's schedule would (modelled lines, said so) and shows when the heartbeat alarm "
+        "fires (default: nothing stops)",
+    )
     parser.set_defaults(run=run)
 
     local = subparsers.add_parser(
@@ -195,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
         indexing_percent=args.indexing_percent,
         trace_source=args.trace_source,
         variants=args.variants,
+        stop=args.stop,
         **detail,
     )
     demo = run_demo(options, sys.stdout)
@@ -211,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         },
         metrics_detail=options.metrics_detail.value,
         function_records=demo.function_records,
+        stop=options.stop,
     )
     print(render(summary, alarms))
     if len(options.variants) > 1:

@@ -57,6 +57,7 @@ class DemoOptions:
     indexing_percent: float = 1.0  # of a Transaction Search account: the share BatchGetTraces finds
     trace_source: str = "auto"  # the reporter's TRACE_SOURCE
     variants: tuple[PipelineVariant, ...] = DEFAULT_VARIANTS  # the pipeline twins (PipelineVariants)
+    stop: str | None = None  # generator or reporter: stops after the run's window, in the alarm preview only
 
 
 @dataclass

@@ -243,3 +243,43 @@ def test_a_package_without_boto3_is_refused_in_one_line(capsys: pytest.CaptureFi
     error = capsys.readouterr().err.strip()
     assert error.startswith("tracecanary demo: ")
     assert "\n" not in error
+
+
+def test_a_stopped_reporter_fires_the_heartbeat_alarm_at_its_silence_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from demo.alarm_evaluation import MINUTE, silence_bound
+    from demo.alarm_preview import alarm_specs
+    from demo.template import load_template
+
+    summary, printed = run_demo(tmp_path, capsys, "--count", "3", "--stop", "reporter")
+
+    assert summary["options"]["stop"] == "reporter"
+    assert summary["transactions"]["complete"] == 3  # the real run is the same as without --stop
+    lines = [json.loads(line) for line in (tmp_path / "emf.jsonl").read_text().splitlines()]
+    [real_run] = [line for line in lines if line.get("record") == "run" and "_aws" in line]  # none modelled
+    stop = summary["stop"]
+    assert stop["component"] == "reporter"
+    assert datetime.fromisoformat(stop["at"]) == datetime.fromtimestamp(
+        real_run["_aws"]["Timestamp"] / 1000, UTC
+    )
+    assert (stop["modelled_runs"], stop["modelled_lines"]) == (0, 0)
+    # The heartbeat's last datapoint is the real run's, stamped at the stop: a `breaching` alarm is in ALARM
+    # by its silence bound after it, (N + 2) periods and a minute, at the demo's one-minute period.
+    stack = "tracecanary-demo"
+    names = {
+        "AWS::StackName": stack,
+        "PipelineFunction": f"{stack}-pipeline",
+        "ReporterFunction": f"{stack}-reporter",
+        "ReportPeriodMinutes": "1",  # the demo's windows
+    }
+    [rule] = [spec.rule for spec in alarm_specs(load_template(), names) if spec.name == "HeartbeatAlarm"]
+    bound = int(silence_bound(rule) / MINUTE)
+    heartbeat = summary["alarms"]["HeartbeatAlarm"]
+    assert heartbeat["state"] == "ALARM"
+    assert heartbeat["changes"][-1]["minutes_after_stop"] == bound
+    assert stop["heartbeat"] == {"HeartbeatAlarm": {"state": "ALARM", "minutes_after_stop": bound}}
+    assert "everything after the stop is modelled, not produced by a real run" in printed
+    assert f"HeartbeatAlarm: ALARM {bound} min after the stop" in printed
