@@ -15,7 +15,8 @@ from common.emf import MetricsDetail
 from common.errors import UserError
 from demo.alarm_evaluation import MINUTE, AlarmRule, State, silence_bound
 from demo.alarm_preview import AlarmResult, alarm_specs
-from demo.summary import DEMO_LAG, DEMO_WINDOW, build_summary, model_stop, preview, render
+from demo.stopped_schedule import DEMO_LAG, DEMO_WINDOW, model_stop
+from demo.summary import build_summary, preview, render
 from demo.template import load_template
 from reporter.emf import run_emf_line, window_emf_lines
 from reporter.figures import WindowFigures
