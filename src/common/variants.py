@@ -21,10 +21,19 @@ class PipelineVariant(StrEnum):
         """`<stack>-<suffix>` is the variant's function name (its FunctionName dimension)."""
         return _FUNCTION_SUFFIXES[self]
 
+    @property
+    def logical_id(self) -> str:
+        """The variant's function in template.yaml."""
+        return _LOGICAL_IDS[self]
+
 
 _FUNCTION_SUFFIXES = {
     PipelineVariant.POWERTOOLS: "pipeline",
     PipelineVariant.OPENTELEMETRY: "pipeline-otel",
+}
+_LOGICAL_IDS = {
+    PipelineVariant.POWERTOOLS: "PipelineFunction",
+    PipelineVariant.OPENTELEMETRY: "PipelineOtelFunction",
 }
 DEFAULT_VARIANTS = (PipelineVariant.POWERTOOLS,)
 

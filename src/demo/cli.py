@@ -221,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_detail=options.metrics_detail.value,
         function_records=demo.function_records,
         stop=options.stop,
+        variants=options.variants,
     )
     print(render(summary, alarms))
     if len(options.variants) > 1:

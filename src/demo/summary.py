@@ -5,12 +5,13 @@ Logs Insights would read at `standard`); the alarm preview reads declared metric
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from common.emf import MetricsDetail, declared_metrics
+from common.variants import DEFAULT_VARIANTS, PipelineVariant, function_name
 from demo.alarm_preview import (
     AlarmResult,
     alarm_specs,
@@ -96,9 +97,11 @@ def build_summary(
     metrics_detail: str,
     function_records: Iterable[Mapping[str, Any]] = (),
     stop: str | None = None,
+    variants: Sequence[PipelineVariant] = DEFAULT_VARIANTS,
 ) -> tuple[dict[str, Any], list[AlarmResult]]:
     """`emf`: the reporter's record lines; `function_records`: the generator's and the pipeline's; `stop`:
-    the component (generator or reporter) the preview stops after the run's window(s), None for none."""
+    the component (generator or reporter) the preview stops after the run's window(s), None for none;
+    `variants`: the pipeline twins the run had (the first is `pipeline_function`)."""
     counts = {name: int(sum(values_of(emf, name, {}))) for name in COUNTS}
     generated = counts["TransactionsGenerated"]
     figures = {
@@ -108,6 +111,9 @@ def build_summary(
     names = {
         "AWS::StackName": stack_name,
         "PipelineFunction": pipeline_function,
+        # The twins deployed: their alarms are the stack's, each on its own function's name.
+        "PipelineVariants": ",".join(variants),
+        **{variant.logical_id: function_name(stack_name, variant) for variant in variants[1:]},
         "ReporterFunction": f"{stack_name}-reporter",
         "ReportPeriodMinutes": str(int(DEMO_WINDOW.total_seconds() // 60)),
     }

@@ -8,10 +8,7 @@ from demo.twins import HANDLERS, LAYERS
 from tests.conftest import PROJECT_ROOT
 
 TWIN = "DeployOpenTelemetryTwin"
-FUNCTIONS = {
-    PipelineVariant.POWERTOOLS: "PipelineFunction",
-    PipelineVariant.OPENTELEMETRY: "PipelineOtelFunction",
-}
+FUNCTIONS = {variant: variant.logical_id for variant in PipelineVariant}
 
 
 def test_the_parameter_offers_the_variants_the_generator_reads(template: dict[str, Any]) -> None:
@@ -75,6 +72,10 @@ def test_the_twin_runs_its_handler_with_its_layer_on_the_functions_architecture(
     template: dict[str, Any],
 ) -> None:
     resources = template["Resources"]
+    assert FUNCTIONS == {
+        PipelineVariant.POWERTOOLS: "PipelineFunction",
+        PipelineVariant.OPENTELEMETRY: "PipelineOtelFunction",
+    }
     for variant, function in FUNCTIONS.items():
         assert resources[function]["Properties"]["Handler"] == HANDLERS[variant]  # what the demo runs
         assert resources[function]["Properties"]["FunctionName"] == {

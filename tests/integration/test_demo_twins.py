@@ -42,6 +42,16 @@ def test_both_twins_complete_every_object_and_the_twins_put_item_is_in_its_serve
     assert twins["opentelemetry"]["DynamoDB PutItem"]["count"] == 3
     assert twins["powertools"]["put_item_in"] == {"function segment": 3}
     assert twins["opentelemetry"]["put_item_in"] == {"SERVER-span segment": 3}
+    # The preview has the stack's alarms with the twin: its own, on its own function's figures.
+    twin_alarms = {name for name in summary["alarms"] if name.startswith("Otel")}
+    assert twin_alarms == {
+        "OtelDwellTimeAlarm",
+        "OtelInitDurationAlarm",
+        "OtelDynamoDbLatencyAlarm",
+        "OtelFunctionErrorsAlarm",
+    }
+    assert summary["alarms"]["OtelFunctionErrorsAlarm"]["state"] == "OK"
+    assert "OtelInitDurationAlarm" in printed
 
     # Each object went to the twin its key names, and the trace shows that twin's own shape.
     emf = [json.loads(line) for line in (tmp_path / "emf.jsonl").read_text().splitlines()]
