@@ -2,6 +2,8 @@
 real run once `tracecanary demo --stop` stops the generator or the reporter (modelled, and said so).
 """
 
+import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,7 @@ from reporter.reconcile import reconcile
 from reporter.runner import ReporterConfig
 from reporter.windows import Window, plan_windows
 
+MILLISECOND = timedelta(milliseconds=1)
 DEMO_WINDOW = timedelta(minutes=1)  # the demo's windows (and so its alarm periods); its lag is 0
 DEMO_LAG = timedelta(0)  # loop.py's REPORT_LAG_MINUTES: a window is closed once the pipeline is drained
 STOPPABLE = ("generator", "reporter")  # what `tracecanary demo --stop` can stop after the run's window
@@ -36,6 +39,9 @@ class ModelledStop:
     runs: list[datetime]  # the modelled reporter runs' scheduled times
     lines: list[dict[str, Any]] = field(default_factory=list)
     heartbeat_metrics: frozenset[str] = frozenset()  # the metrics the reporter's run line declares
+    # Heartbeats of the runs before the real one, like it: the stack is taken as running past its alarms'
+    # warm-up, so the stop, not the deploy, is what the alarms answer.
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, alarms: list[AlarmResult]) -> dict[str, Any]:
         """For summary.json: the stop (and its offset from the timeline's origin, as the alarms' changes
@@ -48,6 +54,7 @@ class ModelledStop:
             "until": self.until.isoformat(),
             "modelled_runs": len(self.runs),
             "modelled_lines": len(self.lines),
+            "modelled_earlier_runs": len(self.history),
             "heartbeat": {
                 result.spec.name: {
                     "state": result.state.value,
@@ -79,8 +86,9 @@ def model_stop(
     # AlarmRule refuses alarms over more than a day, so this stays bounded.
     until = at + max((silence_bound(spec.rule) for spec in specs), default=DEMO_WINDOW)
     heartbeat_metrics = frozenset(name for name, _ in declared_metrics([last_run]))
+    history = _earlier_runs(last_run, specs)
     if component == "reporter":
-        return ModelledStop(component, at, until, [], [], heartbeat_metrics)
+        return ModelledStop(component, at, until, [], [], heartbeat_metrics, history)
     config = ReporterConfig(
         pipeline=str(last_run["Pipeline"]),
         namespace=str(last_run["_aws"]["CloudWatchMetrics"][0]["Namespace"]),
@@ -97,7 +105,23 @@ def model_stop(
         lines += emitted
         runs.append(scheduled)
         scheduled += DEMO_WINDOW
-    return ModelledStop(component, at, until, runs, lines, heartbeat_metrics)
+    return ModelledStop(component, at, until, runs, lines, heartbeat_metrics, history)
+
+
+def _earlier_runs(last_run: dict[str, Any], specs: list[AlarmSpec]) -> list[dict[str, Any]]:
+    """Copies of the real run's heartbeat, one a period before it, for as long as the longest warm-up
+    and evaluation range: by the real run every alarm is past its warm-up and has a full range."""
+    warm_up = max((spec.rule.warm_up or timedelta(0) for spec in specs), default=timedelta(0))
+    ranges = max((spec.rule.evaluation_range for spec in specs), default=0)
+    count = math.ceil(warm_up / DEMO_WINDOW) + ranges
+    earlier = []
+    for periods in range(count, 0, -1):
+        line = copy.deepcopy(last_run)
+        line["_aws"]["Timestamp"] = int(last_run["_aws"]["Timestamp"]) - periods * int(
+            DEMO_WINDOW / MILLISECOND
+        )
+        earlier.append(line)
+    return earlier
 
 
 def _run_without_objects(
@@ -160,6 +184,8 @@ def stop_lines(stop: Mapping[str, Any]) -> list[str]:
     lines = [
         f"  --stop {stop['component']}: the timeline goes on past the real run as a deployed stack's "
         "schedule would; everything after the stop is modelled, not produced by a real run",
+        f"  before it, {stop['modelled_earlier_runs']} earlier runs like the real one (modelled): the stack "
+        "has run past its alarms' warm-up, so they answer the stop, not the deploy",
         f"  {what}",
     ]
     for name, heartbeat in stop["heartbeat"].items():

@@ -83,7 +83,7 @@ def preview(
     if stop is None:
         return evaluate_timeline(specs, emf, published, until=until)
     return evaluate_timeline(
-        specs, [*emf, *stop.lines], published, until=max(until, stop.until), stop=stop.at
+        specs, [*stop.history, *emf, *stop.lines], published, until=max(until, stop.until), stop=stop.at
     )
 
 

@@ -312,3 +312,20 @@ def test_the_twin_has_each_per_function_alarm_of_the_first_on_its_own_function(
         )
         differs = {key for key in mirrored if mirrored[key] != twin["Properties"][key]}
         assert differs == {"AlarmName", "AlarmDescription"}, name
+
+
+def test_the_heartbeat_warms_up_for_as_long_as_a_new_stacks_first_window_can_take(
+    template: dict[str, Any],
+) -> None:
+    heartbeat = template["Resources"]["HeartbeatAlarm"]["Properties"]
+    warm_up = heartbeat["WarmUpConfiguration"]
+    assert warm_up["OnlyStartEvaluatingAfterWarmUpPeriodEnds"] is True
+    assert warm_up["WarmUpPeriodDurationInMinutes"] == {
+        "Fn::FindInMap": ["PeriodSeconds", {"Ref": "ReportPeriodMinutes"}, "HeartbeatWarmUpMinutes"]
+    }
+    longest_lag = template["Parameters"]["ReportLagMinutes"]["MaxValue"]
+    for period in template["Parameters"]["ReportPeriodMinutes"]["AllowedValues"]:
+        # a generator period (at most the window), the window, the lag, a reporter period, and a minute
+        minutes = template["Mappings"]["PeriodSeconds"][str(period)]["HeartbeatWarmUpMinutes"]
+        assert minutes == 3 * int(period) + longest_lag + 1
+        assert 1 <= minutes <= 2880  # CloudWatch's range

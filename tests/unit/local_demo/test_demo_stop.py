@@ -5,7 +5,8 @@ The real run here is what the demo's real run is: one one-minute window with its
 run at the window's end whose heartbeat reports them. The stop is that run's time (the end of the window).
 """
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -93,6 +94,12 @@ def test_the_template_heartbeat_is_what_these_tests_derive_from() -> None:
     assert rule.period == DEMO_WINDOW
 
 
+def earlier_runs(alarms: list[AlarmResult]) -> int:
+    """The runs before the real one the stop model adds: the longest warm-up, then a full range."""
+    warm_up = max(result.spec.rule.warm_up or timedelta(0) for result in alarms)
+    return math.ceil(warm_up / MINUTE) + max(result.spec.rule.evaluation_range for result in alarms)
+
+
 def test_a_stopped_reporter_adds_no_line_and_the_heartbeat_fires_at_its_silence_bound() -> None:
     summary, alarms = summarize("reporter")
     rule = heartbeat_rule()
@@ -101,16 +108,19 @@ def test_a_stopped_reporter_adds_no_line_and_the_heartbeat_fires_at_its_silence_
     # The last heartbeat is the real run's, stamped at the stop: a `breaching` alarm is in ALARM once that
     # datapoint's period has left the N + 2 period range, `silence_bound` after it, and not before.
     assert last_alarm(result) == STOP + silence_bound(rule)
-    assert [change.state for change in result.changes if change.at > STOP] == [State.OK, State.ALARM]
+    assert [change.state for change in result.changes if change.at > STOP] == [State.ALARM]
+    # The earlier runs carry the stack past its warm-up: no ALARM before the stop, the deploy's included.
+    assert State.ALARM not in [change.state for change in result.changes if change.at <= STOP]
     assert result.values[-1] == OBJECTS  # no datapoint after the real one
     minutes = int(silence_bound(rule) / MINUTE)
     assert summary["stop"] == {
         "component": "reporter",
         "at": STOP.isoformat(),
-        "minutes": 1,  # from the timeline's origin, the window's start
+        "minutes": int((STOP - result.origin) / MINUTE),  # from the timeline's origin
         "until": result.evaluations[-1].at.isoformat(),
         "modelled_runs": 0,
         "modelled_lines": 0,
+        "modelled_earlier_runs": earlier_runs(alarms),
         "heartbeat": {"HeartbeatAlarm": {"state": "ALARM", "minutes_after_stop": minutes}},
     }
     assert summary["alarms"]["HeartbeatAlarm"]["changes"][-1]["minutes_after_stop"] == minutes
@@ -134,15 +144,16 @@ def test_a_stopped_generator_alarms_once_m_runs_in_a_row_reported_zero_objects()
     # such run's period ends at the stop + (M + 1) periods, and that evaluation sees M zeros in a row.
     assert last_alarm(result) == STOP + (rule.datapoints_to_alarm + 1) * rule.period
     assert last_alarm(result) < STOP + silence_bound(rule)  # sooner than a silent reporter
-    assert result.values[:2] == [None, OBJECTS]  # the origin's period (the window's), then the real run
-    assert set(result.values[2:]) == {0.0}
+    real = earlier_runs(alarms)  # the earlier runs' heartbeats, like the real one's, then the real run's
+    assert result.values[: real + 1] == [OBJECTS] * (real + 1)
+    assert set(result.values[real + 1 :]) == {0.0}
     assert summary["stop"]["heartbeat"] == {
         "HeartbeatAlarm": {
             "state": "ALARM",
             "minutes_after_stop": int((rule.datapoints_to_alarm + 1) * rule.period / MINUTE),
         }
     }
-    assert summary["stop"]["modelled_runs"] == len(result.values) - 2
+    assert summary["stop"]["modelled_runs"] == len(result.values) - real - 1
 
 
 def test_the_modelled_runs_are_what_the_reporter_prints_for_windows_without_objects() -> None:
@@ -190,7 +201,9 @@ def test_without_stop_the_preview_is_the_real_run_alone() -> None:
     assert [r.evaluations for r in preview(specs, emf, windows)] == [r.evaluations for r in alarms]
     # The heartbeat is put 5 s after the stop; the last whole minute within a minute of that is STOP + 1.
     assert heartbeat(alarms).evaluations[-1].at == STOP + MINUTE
-    assert heartbeat(alarms).state is State.OK
+    # A fresh stack (the demo's): the heartbeat is still in its warm-up, with no ALARM and no action.
+    assert heartbeat(alarms).state is State.INSUFFICIENT_DATA
+    assert heartbeat(alarms).changes == []
     assert all(result.stop is None for result in alarms)
     assert "--stop" not in render(summary, alarms)
 
@@ -201,7 +214,9 @@ def test_the_output_says_what_is_modelled_and_when_the_stop_is(component: str) -
     printed = render(summary, alarms)
     minutes = summary["stop"]["heartbeat"]["HeartbeatAlarm"]["minutes_after_stop"]
     assert "everything after the stop is modelled, not produced by a real run" in printed
-    assert f"at {STOP:%H:%M} UTC (+0:01, the end of the run's window)" in printed
+    offset = summary["stop"]["minutes"]
+    assert f"at {STOP:%H:%M} UTC (+{offset // 60}:{offset % 60:02d}, the end of the run's window)" in printed
+    assert f"before it, {earlier_runs(alarms)} earlier runs like the real one (modelled)" in printed
     assert f"  HeartbeatAlarm: ALARM {minutes} min after the stop" in printed
     assert f"({minutes} min after the stop)" in heartbeat(alarms).describe()
     if component == "generator":
