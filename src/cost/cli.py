@@ -9,7 +9,7 @@ from typing import Any
 
 from common.emf import MetricsDetail, parse_metrics_detail
 from common.errors import UserError
-from common.variants import DEFAULT_VARIANTS, parse_variants
+from common.variants import DEFAULT_VARIANTS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,7 +101,7 @@ def deployment_for(
     samconfig's."""
     from cost.metrics_count import count_alarms, count_custom_metrics, record_bytes
     from cost.model import Deployment
-    from demo.template import load_template
+    from demo.template import load_template, offered_variants
     from generator.plan import parse_arrival
 
     if not template_path.is_file():
@@ -116,10 +116,9 @@ def deployment_for(
     if variants is not None:
         values["PipelineVariants"] = variants
     where = "--variants" if variants is not None else "parameter PipelineVariants"
-    twins = parse_variants(str(values.get("PipelineVariants") or ",".join(DEFAULT_VARIANTS)), where=where)
-    allowed = template["Parameters"]["PipelineVariants"]["AllowedValues"]
-    if ",".join(twins) not in allowed:
-        raise UserError(f"{where}: {','.join(twins)} is not one the template takes ({' or '.join(allowed)})")
+    twins = offered_variants(
+        template, str(values.get("PipelineVariants") or ",".join(DEFAULT_VARIANTS)), where
+    )
     values["PipelineVariants"] = ",".join(twins)
     deployment = Deployment(
         alarms=count_alarms(

@@ -10,7 +10,7 @@ from typing import Any
 
 from common.emf import MetricsDetail
 from common.errors import UserError
-from common.variants import DEFAULT_VARIANTS, PipelineVariant, parse_variants
+from common.variants import DEFAULT_VARIANTS, PipelineVariant
 from demo.runtime_config import DEFAULT_TRACE_FORMAT, TRACE_FORMATS
 
 
@@ -132,8 +132,11 @@ def run_local_stack(args: argparse.Namespace) -> int:
 
 
 def _variants(text: str) -> tuple[PipelineVariant, ...]:
+    """The twins to run: those the template can deploy, as the demo runs the template's functions."""
+    from demo.template import load_template, offered_variants
+
     try:
-        return parse_variants(text)
+        return offered_variants(load_template(), text, where="PipelineVariants")
     except UserError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

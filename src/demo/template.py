@@ -5,6 +5,9 @@ from typing import Any
 
 import yaml
 
+from common.errors import UserError
+from common.variants import PipelineVariant, parse_variants
+
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
@@ -36,6 +39,15 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 def resource_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     properties: dict[str, Any] = template["Resources"][logical_id].get("Properties", {})
     return properties
+
+
+def offered_variants(template: dict[str, Any], text: str, where: str) -> tuple[PipelineVariant, ...]:
+    """The pipeline twins `text` names, if the template's PipelineVariants takes them (in that order)."""
+    twins = parse_variants(text, where=where)
+    allowed = template["Parameters"]["PipelineVariants"]["AllowedValues"]
+    if ",".join(twins) not in allowed:
+        raise UserError(f"{where}: {','.join(twins)} is not one the template takes ({' or '.join(allowed)})")
+    return twins
 
 
 def parameter_default(template: dict[str, Any], name: str) -> Any:

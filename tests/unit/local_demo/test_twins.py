@@ -4,6 +4,9 @@ the side-by-side table, on hand-worked record lines and segment documents."""
 import json
 from typing import Any
 
+import pytest
+
+from cli.main import main
 from common.variants import PipelineVariant
 from demo.twins import notified_variant, put_item_homes, side_by_side, twin_figures, twins_section
 
@@ -130,3 +133,15 @@ def test_the_table_puts_the_twins_in_columns_side_by_side() -> None:
     ]
     assert lines[1] == "the twins side by side (the reporter's figures by FunctionName):"
     assert "up to 4 execution environments start at once" in lines[-1]
+
+
+@pytest.mark.parametrize("variants", ["opentelemetry", "opentelemetry,powertools", "powertools,otel"])
+def test_the_demo_runs_only_twins_the_template_can_deploy(
+    variants: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--variants", variants])
+    assert exited.value.code == 2
+    [*_, error] = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith("tracecanary demo: error: argument --variants: PipelineVariants: ")
+    assert "Traceback" not in error
